@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what building and testing bitfusion needs on a fresh Debian machine.
+# The CUDA toolkit (nvcc 13 on the PATH) is expected to be present already.
+set -euo pipefail
+pkgs=(build-essential pkg-config libssl-dev libprotobuf-c-dev protobuf-c-compiler
+      libelf-dev libzstd-dev libyaml-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v nvcc >/dev/null 2>&1; then
+  for d in /usr/local/cuda/bin /usr/local/cuda-13*/bin; do
+    [ -x "$d/nvcc" ] && { echo "deps: nvcc is not on PATH; add $d to PATH" >&2; exit 1; }
+  done
+  echo "deps: nvcc (CUDA toolkit 13) not found; install the CUDA toolkit and put nvcc on PATH" >&2
+  exit 1
+fi
