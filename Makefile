@@ -99,7 +99,7 @@ clean:
 # emu/lz4.c in directly (it reads the executables' sections with libelf), so it has its own rule.
 FATBIN_FIX      := $(B)/tests/fixtures
 FATBINARY       ?= $(CUDA_HOME)/bin/fatbinary
-FATBIN_K_VARIANTS := none default speed balance size all speed_all debug sm80 75_90 90 90a 90_90a 100f
+FATBIN_K_VARIANTS := none default speed balance size all speed_all debug sm80 75_90 90 90a 90_90a 100f lto80
 FATBIN_FIXTURES := $(patsubst %,$(FATBIN_FIX)/k.%.fatbin,$(FATBIN_K_VARIANTS)) \
                    $(FATBIN_FIX)/k.ptx $(FATBIN_FIX)/k.sm80.cubin \
                    $(patsubst %,$(FATBIN_FIX)/big.%.fatbin,none default speed) $(FATBIN_FIX)/big.ptx \
@@ -118,6 +118,7 @@ FATBIN_FLAGS_90        := -gencode arch=compute_90,code=compute_90
 FATBIN_FLAGS_90a       := -gencode arch=compute_90a,code=compute_90a
 FATBIN_FLAGS_90_90a    := -gencode arch=compute_90,code=compute_90 -gencode arch=compute_90a,code=compute_90a
 FATBIN_FLAGS_100f      := -gencode arch=compute_100f,code=compute_100f
+FATBIN_FLAGS_lto80     := -rdc=true -gencode arch=compute_80,code=lto_80
 FATBIN_BIG_MODE_none    := none
 FATBIN_BIG_MODE_default := default
 FATBIN_BIG_MODE_speed   := speed

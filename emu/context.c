@@ -1,8 +1,10 @@
 /* context.c: contexts of the software GPU. Owns the live-handle registry (emu_handle_*), context
  * objects (never freed, so a stale handle is recognised as destroyed), each thread's context
  * stack, primary contexts, emu_ctx_enter, sticky errors, and the cuCtx* / cuDevicePrimaryCtx*
- * entry points (limits, flags, cache config, peer access). */
+ * entry points (limits, flags, cache config, peer access), and cuProfilerStart/Stop (accepted: no
+ * profiler runs on the software GPU). */
 #include "emu.h"
+#include <cudaProfiler.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,6 +680,9 @@ EMU_API CUresult cuCtxSetSharedMemConfig(CUsharedconfig config)
     /* sm_80 has four-byte banks only; the setting is accepted and has no effect, as in CUDA */
     return CUDA_SUCCESS;
 }
+
+EMU_API CUresult cuProfilerStart(void) { return emu_ctx_enter(NULL); }
+EMU_API CUresult cuProfilerStop(void) { return emu_ctx_enter(NULL); }
 
 /* ---- peer access -------------------------------------------------------------------------- */
 static int peer_index(ctx_impl *c, emu_ctx *peer)

@@ -166,4 +166,9 @@ static inline CUstream emu_stream_ptsz(CUstream h) { return h ? h : CU_STREAM_PE
  * CUkernel (CUDA 12 allows either in launches) to the function of the given context. */
 void emu_module_release_ctx(emu_ctx *ctx);
 CUresult emu_function_resolve(emu_ctx *ctx, CUfunction h, emu_function **out);
+/* launch.c: largest block a function can be launched with (.maxntid/.reqntid, else 1024), and
+ * the registers per thread reported for it (the interpreter's estimate, capped so that block fits). */
+struct ptx_func_info;
+int emu_func_max_threads(const struct ptx_func_info *info);
+int emu_func_regs(const struct ptx_func_info *info);
 #endif

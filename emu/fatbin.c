@@ -20,6 +20,7 @@
 
 #define FB_KIND_PTX         1u
 #define FB_KIND_ELF         2u
+#define FB_KIND_LTO         8u                  /* LTO-IR: nvcc -dlto, code=lto_80 */
 #define FB_FLAG_LZ4         0x2000ull
 #define FB_FLAG_ZSTD        0x8000ull
 #define FB_FLAG_ARCH_SPEC   0x100000ull         /* compute_90a: runs on sm_90 only */
@@ -52,8 +53,8 @@ typedef struct fb_ctx {
     char **ptx;              /* results */
     size_t *len;
     int count, cap;
-    unsigned sass[FB_ARCHS_MAX], ptx_arch[FB_ARCHS_MAX];   /* arch*4 + variant, for messages */
-    int nsass, nptx_arch;
+    unsigned sass[FB_ARCHS_MAX], ptx_arch[FB_ARCHS_MAX], lto[FB_ARCHS_MAX];  /* arch*4 + variant */
+    int nsass, nptx_arch, nlto;
     int sass_with_code;      /* a cubin that may hold kernels or globals */
     int units_without_fit;   /* containers whose PTX is all too new */
 } fb_ctx;
@@ -360,7 +361,7 @@ static CUresult entry_check_sizes(fb_ctx *c, fb_entry *e)
     if (lz4 && zstd)
         return fb_fail(c, CUDA_ERROR_INVALID_IMAGE,
                        "fatbin entry %d at offset 0x%zx is flagged both LZ4 and zstd", e->index, e->offset);
-    if ((e->kind == FB_KIND_PTX || e->kind == FB_KIND_ELF) && e->arch > 0xffff)
+    if (e->arch > 0xffff && (e->kind == FB_KIND_PTX || e->kind == FB_KIND_ELF || e->kind == FB_KIND_LTO))
         return fb_fail(c, CUDA_ERROR_INVALID_IMAGE, "fatbin entry %d at offset 0x%zx: absurd arch %u",
                        e->index, e->offset, e->arch);
     if ((lz4 || zstd) && (e->csize == 0 || e->csize > e->payload_size))
@@ -424,6 +425,8 @@ static CUresult scan_entry(fb_ctx *c, const fb_entry *e, void *arg)
     unsigned key = e->arch * 4 + variant_rank(e->flags);
     if (e->kind == FB_KIND_ELF)
         note_arch(c->sass, &c->nsass, key);
+    if (e->kind == FB_KIND_LTO)
+        note_arch(c->lto, &c->nlto, key);
     if (e->kind != FB_KIND_PTX)
         return CUDA_SUCCESS;
     s->nptx++;
@@ -627,6 +630,13 @@ static CUresult finish(fb_ctx *c)
     }
     if (c->count > 0)
         return CUDA_SUCCESS;
+    if (c->nsass == 0 && c->nlto > 0) {
+        format_archs(c->lto, c->nlto, archs, sizeof archs);
+        return fb_fail(c, CUDA_ERROR_NO_BINARY_FOR_GPU,
+                       "image has LTO-IR for %s only; the software GPU needs PTX: build with "
+                       "-gencode arch=compute_%u,code=compute_%u (not code=lto_XX) or the default nvcc options",
+                       archs, c->cc, c->cc);
+    }
     if (c->nsass == 0)
         return fb_fail(c, CUDA_ERROR_NO_BINARY_FOR_GPU, "image holds no PTX and no SASS entries");
     if (!c->sass_with_code)

@@ -53,9 +53,10 @@ CUresult emu_image_get_all_ptx(const void *image, size_t size, int cc_major, int
                                char ***ptx_out, size_t **len_out, int *count, char *err, size_t errlen);
 void emu_image_free_all_ptx(char **ptx, size_t *len, int count);
 
-/* LZ4 block decoder (lz4.c). Decodes src[0..srclen) into exactly dstlen bytes of dst; stops once
- * dst is full (nvcc pads the block). Returns 0, or -1 with err naming the problem. Reads and
- * writes only inside the two buffers. */
+/* LZ4 block decoder (lz4.c). Decodes src[0..srclen) into exactly dstlen bytes of dst; once dst is
+ * full only zero padding may follow (nvcc 13 writes none, but the entry's size fields leave room
+ * for it). Returns 0, or -1 with err naming the problem. Reads and writes only inside the two
+ * buffers. */
 int emu_lz4_decompress_block(const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen,
                              char *err, size_t errlen);
 #endif

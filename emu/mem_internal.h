@@ -68,8 +68,8 @@ CUresult mem_dev_carve(int ordinal, size_t size, size_t align, uint64_t *addr, s
 void mem_dev_release(int ordinal, uint64_t addr, size_t charged);
 /* Frees what a claimed record holds (block, pool block, host mapping) and the record itself. */
 void mem_rec_destroy(mem_rec *r);
-/* Claims and destroys the record at base (any origin in origin_mask), after waiting until its
- * context (or, for pool memory, wait_ctx) is idle when sync is set. */
+/* Claims and destroys the record at base (any origin in origin_mask). sync: first wait until its
+ * owning context and the caller's context (wait_ctx) have no queued work. */
 CUresult mem_free_range(uint64_t base, unsigned origin_mask, int sync, emu_ctx *wait_ctx);
 
 /* ---- pools (mempool.c) ---- */

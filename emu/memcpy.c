@@ -34,9 +34,15 @@ uint64_t mem_shape_extent(size_t width, size_t height, size_t depth, size_t pitc
 /* Where a validated operand lives. */
 typedef struct copy_side {
     uint64_t addr;
-    uint64_t check_len;       /* > 0: a device-space range to re-check when the copy runs */
+    uint64_t check_len;       /* > 0: a range in device address space, re-checked when the copy
+                               * runs (freed device pages are inaccessible) */
     int pageable;             /* host memory the driver does not know */
 } copy_side;
+
+static uint64_t recheck_len(uint64_t addr, uint64_t extent)
+{
+    return mem_in_device_va(addr, extent) ? extent : 0;
+}
 
 /* Validates one operand covering extent bytes from op->addr. Device operands must lie inside one
  * live range; host/unified ones must too when they touch device address space (anything else is
@@ -50,14 +56,14 @@ static CUresult resolve_side(const mem_operand *op, uint64_t extent, copy_side *
     case CU_MEMORYTYPE_DEVICE:
         if (emu_mem_check(op->addr, extent) != CUDA_SUCCESS)
             return CUDA_ERROR_INVALID_VALUE;
-        out->check_len = extent;
+        out->check_len = recheck_len(op->addr, extent);
         return CUDA_SUCCESS;
     case CU_MEMORYTYPE_HOST:
     case CU_MEMORYTYPE_UNIFIED:
         if (op->addr == 0 || op->addr + extent < op->addr)
             return CUDA_ERROR_INVALID_VALUE;
         if (emu_mem_check(op->addr, extent) == CUDA_SUCCESS) {
-            out->check_len = extent;
+            out->check_len = recheck_len(op->addr, extent);
             return CUDA_SUCCESS;
         }
         if (mem_in_device_va(op->addr, extent))
@@ -345,6 +351,7 @@ typedef struct set_op {
     unsigned elem;            /* 1, 2 or 4 bytes */
     uint32_t value;
     uint64_t extent;          /* bytes from dst to the end of the last row */
+    int recheck;              /* dst is in device address space: re-check it when run */
 } set_op;
 
 static void fill_row(uint8_t *p, size_t n, unsigned elem, uint32_t v)
@@ -364,7 +371,7 @@ static void fill_row(uint8_t *p, size_t n, unsigned elem, uint32_t v)
 static CUresult set_op_run(emu_ctx *ctx, void *arg)
 {
     set_op *op = arg;
-    if (emu_mem_check(op->dst, op->extent) != CUDA_SUCCESS) {
+    if (op->recheck && emu_mem_check(op->dst, op->extent) != CUDA_SUCCESS) {
         emu_log("memset skipped: memory at 0x%llx was freed before the memset ran",
                 (unsigned long long)op->dst);
         return CUDA_ERROR_INVALID_VALUE;
@@ -407,7 +414,8 @@ static CUresult memset_submit(CUstream h, int sync, uint64_t dst, size_t pitch, 
         return CUDA_ERROR_INVALID_VALUE;
     if (emu_mem_check(dst, extent) != CUDA_SUCCESS)
         return CUDA_ERROR_INVALID_VALUE;
-    set_op local = { dst, height > 1 ? pitch : row, width, height, elem, value, extent };
+    set_op local = { dst, height > 1 ? pitch : row, width, height, elem, value, extent,
+                     recheck_len(dst, extent) != 0 };
     if (sync)
         return emu_stream_run_sync(s, set_op_run, &local);
     set_op *op = malloc(sizeof *op);

@@ -2,13 +2,15 @@
  * range and the allocator that carves allocations out of it (usage accounting, commit on alloc,
  * decommit on free), the one table of device-accessible ranges (device allocations, module
  * globals, pool allocations, page-locked and registered host memory) that the interpreter
- * consults through emu_mem_lookup and host-side copies through emu_mem_check, and the driver API
- * for linear device memory: cuMemAlloc, cuMemAllocPitch, cuMemAllocManaged, cuMemFree,
- * cuMemGetInfo, cuMemGetAddressRange and the cuPointer*Attribute(s) calls.
+ * consults (lock-free) through emu_mem_lookup and host-side copies through emu_mem_check, and the
+ * driver API for linear device memory: cuMemAlloc, cuMemAllocPitch, cuMemAllocManaged, cuMemFree,
+ * cuMemGetInfo, cuMemGetAddressRange, the cuPointer*Attribute(s) calls and the managed-memory
+ * hints cuMemPrefetchAsync / cuMemAdvise (validated no-ops: managed memory is always resident).
  * Device memory is ordinary host memory (device pointer == host address), so the host side of
  * the emulator can read and write it directly. */
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "mem_internal.h"
@@ -322,11 +324,24 @@ size_t emu_mem_used(int device_ordinal)
 /* The table of device-accessible ranges                                                  */
 /* ===================================================================================== */
 
-typedef struct range_ent { uint64_t lo, hi; mem_rec *rec; } range_ent;
+/* Readers on the hot path (emu_mem_lookup, called by interpreter threads on every cache miss)
+ * take no lock: the keys are read under a sequence counter and the lookup is retried when a
+ * writer changed them meanwhile. Everything else (writers, and readers of the records) holds
+ * g_tab_mu. Arrays outgrown are kept (chained from the current one), so a reader that still
+ * holds an old array reads valid memory; their total is less than the current array's size. */
+typedef struct range_key { uint64_t lo, hi; } range_key;
 
-static pthread_rwlock_t g_tab_lock = PTHREAD_RWLOCK_INITIALIZER;
-static range_ent *g_tab;       /* sorted by lo; ranges never overlap */
-static size_t g_ntab, g_captab;
+typedef struct range_tab {
+    struct range_tab *older;   /* the array this one replaced */
+    size_t cap;
+    range_key *keys;           /* sorted by lo; ranges never overlap */
+    mem_rec **recs;
+} range_tab;
+
+static pthread_mutex_t g_tab_mu = PTHREAD_MUTEX_INITIALIZER;
+static range_tab *g_tab;
+static size_t g_ntab;
+static unsigned g_tab_seq;     /* odd while a writer is changing keys */
 static unsigned long long g_next_buffer_id = 1;
 
 mem_rec *mem_rec_new(void)
@@ -337,13 +352,69 @@ mem_rec *mem_rec_new(void)
     return r;
 }
 
-/* Index of the last entry whose lo <= addr, or -1. Caller holds the lock. */
+/* ---- writer side (g_tab_mu held) ---- */
+
+static void seq_begin(void)
+{
+    __atomic_store_n(&g_tab_seq, __atomic_load_n(&g_tab_seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void seq_end(void)
+{
+    __atomic_store_n(&g_tab_seq, __atomic_load_n(&g_tab_seq, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+}
+
+static void key_store(range_tab *t, size_t i, uint64_t lo, uint64_t hi)
+{
+    __atomic_store_n(&t->keys[i].lo, lo, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->keys[i].hi, hi, __ATOMIC_RELAXED);
+}
+
+/* Moves entries [from, from+n) to [to, to+n) (overlapping moves allowed). */
+static void entries_move(range_tab *t, size_t to, size_t from, size_t n)
+{
+    if (to < from) {
+        for (size_t k = 0; k < n; k++) {
+            key_store(t, to + k, t->keys[from + k].lo, t->keys[from + k].hi);
+            t->recs[to + k] = t->recs[from + k];
+        }
+    } else {
+        for (size_t k = n; k-- > 0;) {
+            key_store(t, to + k, t->keys[from + k].lo, t->keys[from + k].hi);
+            t->recs[to + k] = t->recs[from + k];
+        }
+    }
+}
+
+/* Makes room for one more entry, publishing a bigger array when needed. */
+static int tab_reserve_one(void)
+{
+    if (g_tab && g_ntab < g_tab->cap)
+        return 0;
+    size_t cap = g_tab ? g_tab->cap * 2 : 256;
+    range_tab *t = malloc(sizeof(range_tab) + cap * (sizeof(range_key) + sizeof(mem_rec *)));
+    if (!t)
+        return -1;
+    t->older = g_tab;
+    t->cap = cap;
+    t->keys = (range_key *)(t + 1);
+    t->recs = (mem_rec **)(t->keys + cap);
+    if (g_tab) {
+        memcpy(t->keys, g_tab->keys, g_ntab * sizeof(range_key));
+        memcpy(t->recs, g_tab->recs, g_ntab * sizeof(mem_rec *));
+    }
+    __atomic_store_n(&g_tab, t, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* Index of the last entry whose lo <= addr, or -1. */
 static ptrdiff_t tab_floor(uint64_t addr)
 {
     size_t lo = 0, hi = g_ntab;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (g_tab[mid].lo <= addr)
+        if (g_tab->keys[mid].lo <= addr)
             lo = mid + 1;
         else
             hi = mid;
@@ -351,19 +422,21 @@ static ptrdiff_t tab_floor(uint64_t addr)
     return (ptrdiff_t)lo - 1;
 }
 
-/* Entry containing [addr, addr+len) (len 0: containing addr), or -1. Caller holds the lock. */
+/* Entry containing [addr, addr+len) (len 0: containing addr), or -1. */
 static ptrdiff_t tab_containing(uint64_t addr, uint64_t len)
 {
-    ptrdiff_t i = tab_floor(addr);
-    if (i < 0 || addr >= g_tab[i].hi || len > g_tab[i].hi - addr)
+    ptrdiff_t i = g_tab ? tab_floor(addr) : -1;
+    if (i < 0 || addr >= g_tab->keys[i].hi || len > g_tab->keys[i].hi - addr)
         return -1;
     return i;
 }
 
 static void tab_remove_at(size_t i)
 {
-    memmove(&g_tab[i], &g_tab[i + 1], (g_ntab - i - 1) * sizeof(range_ent));
-    g_ntab--;
+    seq_begin();
+    entries_move(g_tab, i, i + 1, g_ntab - i - 1);
+    __atomic_store_n(&g_ntab, g_ntab - 1, __ATOMIC_RELAXED);
+    seq_end();
 }
 
 int mem_table_insert(mem_rec *r)
@@ -372,45 +445,38 @@ int mem_table_insert(mem_rec *r)
     if (r->size == 0 || hi < lo)
         return -1;
     int rc = -1;
-    pthread_rwlock_wrlock(&g_tab_lock);
-    ptrdiff_t i = tab_floor(lo);
+    pthread_mutex_lock(&g_tab_mu);
+    ptrdiff_t i = g_tab ? tab_floor(lo) : -1;
     size_t at = (size_t)(i + 1);
-    int overlaps = (i >= 0 && g_tab[i].hi > lo) || (at < g_ntab && g_tab[at].lo < hi);
-    if (!overlaps) {
-        if (g_ntab == g_captab) {
-            size_t cap = g_captab ? g_captab * 2 : 256;
-            range_ent *n = realloc(g_tab, cap * sizeof(range_ent));
-            if (n) {
-                g_tab = n;
-                g_captab = cap;
-            }
-        }
-        if (g_ntab < g_captab) {
-            memmove(&g_tab[at + 1], &g_tab[at], (g_ntab - at) * sizeof(range_ent));
-            g_tab[at] = (range_ent){ lo, hi, r };
-            g_ntab++;
-            rc = 0;
-        }
+    int overlaps = (i >= 0 && g_tab->keys[i].hi > lo) || (at < g_ntab && g_tab->keys[at].lo < hi);
+    if (!overlaps && tab_reserve_one() == 0) {
+        seq_begin();
+        entries_move(g_tab, at + 1, at, g_ntab - at);
+        key_store(g_tab, at, lo, hi);
+        g_tab->recs[at] = r;
+        __atomic_store_n(&g_ntab, g_ntab + 1, __ATOMIC_RELAXED);
+        seq_end();
+        rc = 0;
     }
-    pthread_rwlock_unlock(&g_tab_lock);
+    pthread_mutex_unlock(&g_tab_mu);
     return rc;
 }
 
 int mem_table_find(uint64_t addr, mem_rec *out)
 {
-    pthread_rwlock_rdlock(&g_tab_lock);
+    pthread_mutex_lock(&g_tab_mu);
     ptrdiff_t i = tab_containing(addr, 0);
     if (i >= 0 && out)
-        *out = *g_tab[i].rec;
-    pthread_rwlock_unlock(&g_tab_lock);
+        *out = *g_tab->recs[i];
+    pthread_mutex_unlock(&g_tab_mu);
     return i >= 0;
 }
 
-/* Index of the entry based exactly at base with an accepted origin, or -1. Caller holds lock. */
+/* Index of the entry based exactly at base with an accepted origin, or -1. */
 static ptrdiff_t tab_exact(uint64_t base, unsigned origin_mask)
 {
-    ptrdiff_t i = tab_floor(base);
-    if (i < 0 || g_tab[i].lo != base || !(origin_mask & MEM_ORIGIN_BIT(g_tab[i].rec->origin)))
+    ptrdiff_t i = g_tab ? tab_floor(base) : -1;
+    if (i < 0 || g_tab->keys[i].lo != base || !(origin_mask & MEM_ORIGIN_BIT(g_tab->recs[i]->origin)))
         return -1;
     return i;
 }
@@ -419,75 +485,113 @@ mem_rec *mem_table_claim(uint64_t base, unsigned origin_mask, int allow_pending,
                          unsigned long long buffer_id)
 {
     mem_rec *r = NULL;
-    pthread_rwlock_wrlock(&g_tab_lock);
+    pthread_mutex_lock(&g_tab_mu);
     ptrdiff_t i = tab_exact(base, origin_mask);
-    if (i >= 0 && (allow_pending || !g_tab[i].rec->free_pending) &&
-        (!buffer_id || g_tab[i].rec->buffer_id == buffer_id)) {
-        r = g_tab[i].rec;
+    if (i >= 0 && (allow_pending || !g_tab->recs[i]->free_pending) &&
+        (!buffer_id || g_tab->recs[i]->buffer_id == buffer_id)) {
+        r = g_tab->recs[i];
         tab_remove_at((size_t)i);
     }
-    pthread_rwlock_unlock(&g_tab_lock);
+    pthread_mutex_unlock(&g_tab_mu);
     return r;
 }
 
 int mem_table_mark_pending(uint64_t base, unsigned origin_mask, int pending, mem_rec *out)
 {
     int ok = 0;
-    pthread_rwlock_wrlock(&g_tab_lock);
+    pthread_mutex_lock(&g_tab_mu);
     ptrdiff_t i = tab_exact(base, origin_mask);
-    if (i >= 0 && (!pending || !g_tab[i].rec->free_pending)) {
-        g_tab[i].rec->free_pending = pending;
+    if (i >= 0 && (!pending || !g_tab->recs[i]->free_pending)) {
+        g_tab->recs[i]->free_pending = pending;
         if (out)
-            *out = *g_tab[i].rec;
+            *out = *g_tab->recs[i];
         ok = 1;
     }
-    pthread_rwlock_unlock(&g_tab_lock);
+    pthread_mutex_unlock(&g_tab_mu);
     return ok;
 }
 
 int mem_table_set_sync_memops(uint64_t addr, int value)
 {
-    pthread_rwlock_wrlock(&g_tab_lock);
+    pthread_mutex_lock(&g_tab_mu);
     ptrdiff_t i = tab_containing(addr, 0);
     if (i >= 0)
-        g_tab[i].rec->sync_memops = value;
-    pthread_rwlock_unlock(&g_tab_lock);
+        g_tab->recs[i]->sync_memops = value;
+    pthread_mutex_unlock(&g_tab_mu);
     return i >= 0;
 }
 
 /* Removes every record owned by ctx; returns them as a malloc'd array. */
 static mem_rec **tab_claim_owned(emu_ctx *ctx, size_t *count)
 {
-    pthread_rwlock_wrlock(&g_tab_lock);
+    pthread_mutex_lock(&g_tab_mu);
     size_t n = 0;
     for (size_t i = 0; i < g_ntab; i++)
-        n += g_tab[i].rec->ctx == ctx;
+        n += g_tab->recs[i]->ctx == ctx;
     mem_rec **out = n ? malloc(n * sizeof(mem_rec *)) : NULL;
     size_t k = 0, w = 0;
-    for (size_t i = 0; i < g_ntab; i++) {
-        if (out && g_tab[i].rec->ctx == ctx)
-            out[k++] = g_tab[i].rec;
-        else
-            g_tab[w++] = g_tab[i];
+    if (out) {
+        seq_begin();
+        for (size_t i = 0; i < g_ntab; i++) {
+            if (g_tab->recs[i]->ctx == ctx) {
+                out[k++] = g_tab->recs[i];
+            } else {
+                key_store(g_tab, w, g_tab->keys[i].lo, g_tab->keys[i].hi);
+                g_tab->recs[w++] = g_tab->recs[i];
+            }
+        }
+        __atomic_store_n(&g_ntab, w, __ATOMIC_RELAXED);
+        seq_end();
     }
-    g_ntab = w;
-    pthread_rwlock_unlock(&g_tab_lock);
+    pthread_mutex_unlock(&g_tab_mu);
     *count = k;
     return out;
 }
 
+/* ---- lock-free reader ---- */
+
+/* Binary search over a snapshot that may be changing under us; the caller validates. */
+static int keys_containing(const range_tab *t, size_t n, uint64_t addr, uint64_t len, uint64_t *flo,
+                           uint64_t *fhi)
+{
+    if (n > t->cap)
+        n = t->cap;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (__atomic_load_n(&t->keys[mid].lo, __ATOMIC_RELAXED) <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    *flo = __atomic_load_n(&t->keys[lo - 1].lo, __ATOMIC_RELAXED);
+    *fhi = __atomic_load_n(&t->keys[lo - 1].hi, __ATOMIC_RELAXED);
+    return addr >= *flo && addr < *fhi && len <= *fhi - addr;
+}
+
 int emu_mem_lookup(uint64_t addr, uint64_t len, uint64_t *lo, uint64_t *hi)
 {
-    pthread_rwlock_rdlock(&g_tab_lock);
-    ptrdiff_t i = tab_containing(addr, len);
-    if (i >= 0) {
-        if (lo)
-            *lo = g_tab[i].lo;
-        if (hi)
-            *hi = g_tab[i].hi;
+    for (unsigned spins = 1;; spins++) {
+        unsigned s1 = __atomic_load_n(&g_tab_seq, __ATOMIC_ACQUIRE);
+        if (!(s1 & 1)) {
+            range_tab *t = __atomic_load_n(&g_tab, __ATOMIC_ACQUIRE);
+            size_t n = __atomic_load_n(&g_ntab, __ATOMIC_RELAXED);
+            uint64_t flo = 0, fhi = 0;
+            int found = t ? keys_containing(t, n, addr, len, &flo, &fhi) : 0;
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (__atomic_load_n(&g_tab_seq, __ATOMIC_RELAXED) == s1) {
+                if (found && lo)
+                    *lo = flo;
+                if (found && hi)
+                    *hi = fhi;
+                return found;
+            }
+        }
+        if (spins % 64 == 0)
+            sched_yield();
     }
-    pthread_rwlock_unlock(&g_tab_lock);
-    return i >= 0;
 }
 
 CUresult emu_mem_check(uint64_t addr, size_t len)
@@ -582,14 +686,15 @@ CUresult emu_mem_alloc(emu_ctx *ctx, size_t size, size_t align, uint64_t *out)
     return mem_alloc_device(ctx, size, align, MEM_ORIGIN_DEVICE, 0, out);
 }
 
-/* Waits until the context that owns (or last used) a range has no queued work. */
-static void wait_owner_idle(emu_ctx *owner, emu_ctx *fallback)
+/* Waits until the context that owns the range, and the calling one, have no queued work (either
+ * may have copies or kernels in flight that touch it). Never from a stream's own worker thread. */
+static void wait_users_idle(emu_ctx *owner, emu_ctx *caller)
 {
     emu_ctx *c = owner ? emu_ctx_from_handle((CUcontext)owner) : NULL;
-    if (!c)
-        c = fallback;
-    if (c && !emu_stream_on_worker_of(c))   /* a host function must not wait for its own stream */
+    if (c && !emu_stream_on_worker_of(c))
         emu_ctx_wait_idle(c);
+    if (caller && caller != c && !emu_stream_on_worker_of(caller))
+        emu_ctx_wait_idle(caller);
 }
 
 CUresult mem_free_range(uint64_t base, unsigned origin_mask, int sync, emu_ctx *wait_ctx)
@@ -599,7 +704,7 @@ CUresult mem_free_range(uint64_t base, unsigned origin_mask, int sync, emu_ctx *
         !(origin_mask & MEM_ORIGIN_BIT(info.origin)) || info.free_pending)
         return CUDA_ERROR_INVALID_VALUE;
     if (sync)
-        wait_owner_idle(info.ctx, wait_ctx);
+        wait_users_idle(info.ctx, wait_ctx);
     mem_rec *r = mem_table_claim(base, origin_mask, 0, info.buffer_id);
     if (!r)
         return CUDA_ERROR_INVALID_VALUE;
@@ -860,3 +965,95 @@ EMU_API CUresult cuPointerSetAttribute(const void *value, CUpointer_attribute at
     memcpy(&v, value, sizeof v);
     return mem_table_set_sync_memops((uint64_t)ptr, v != 0) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
+
+/* ===================================================================================== */
+/* Driver API: managed-memory hints                                                       */
+/* ===================================================================================== */
+
+/* Managed memory is always resident and coherent here, so prefetches and advice are validated
+ * and then have nothing to do. */
+static CUresult check_managed_range(CUdeviceptr p, size_t count)
+{
+    mem_rec r;
+    if (count == 0 || !mem_table_find((uint64_t)p, &r) || r.kind != EMU_MEM_MANAGED ||
+        emu_mem_check((uint64_t)p, count) != CUDA_SUCCESS)
+        return CUDA_ERROR_INVALID_VALUE;
+    return CUDA_SUCCESS;
+}
+
+static int location_valid(CUmemLocation loc)
+{
+    switch (loc.type) {
+    case CU_MEM_LOCATION_TYPE_DEVICE:
+        return emu_device_get(loc.id) != NULL;
+    case CU_MEM_LOCATION_TYPE_HOST:
+    case CU_MEM_LOCATION_TYPE_HOST_NUMA:
+    case CU_MEM_LOCATION_TYPE_HOST_NUMA_CURRENT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* CUdevice form (CU_DEVICE_CPU is the host). */
+static CUmemLocation location_of_device(CUdevice dev)
+{
+    CUmemLocation loc = { CU_MEM_LOCATION_TYPE_HOST, 0 };
+    if (dev != CU_DEVICE_CPU) {
+        loc.type = CU_MEM_LOCATION_TYPE_DEVICE;
+        loc.id = dev;
+    }
+    return loc;
+}
+
+static CUresult prefetch(CUdeviceptr devPtr, size_t count, CUmemLocation location, unsigned flags, CUstream h)
+{
+    emu_ctx *ctx;
+    CUresult rc = emu_ctx_enter(&ctx);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    emu_stream *s;
+    rc = emu_stream_resolve(ctx, h, &s);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    if (flags != 0 || !location_valid(location))
+        return location.type == CU_MEM_LOCATION_TYPE_DEVICE ? CUDA_ERROR_INVALID_DEVICE : CUDA_ERROR_INVALID_VALUE;
+    return check_managed_range(devPtr, count);
+}
+
+static CUresult advise(CUdeviceptr devPtr, size_t count, CUmem_advise advice, CUmemLocation location)
+{
+    emu_ctx *ctx;
+    CUresult rc = emu_ctx_enter(&ctx);
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    if (advice < CU_MEM_ADVISE_SET_READ_MOSTLY || advice > CU_MEM_ADVISE_UNSET_ACCESSED_BY)
+        return CUDA_ERROR_INVALID_VALUE;
+    int needs_location = advice == CU_MEM_ADVISE_SET_PREFERRED_LOCATION || advice == CU_MEM_ADVISE_SET_ACCESSED_BY ||
+                         advice == CU_MEM_ADVISE_UNSET_ACCESSED_BY;
+    if (needs_location && !location_valid(location))
+        return location.type == CU_MEM_LOCATION_TYPE_DEVICE ? CUDA_ERROR_INVALID_DEVICE : CUDA_ERROR_INVALID_VALUE;
+    return check_managed_range(devPtr, count);
+}
+
+EMU_API CUresult cuMemPrefetchAsync_v2(CUdeviceptr devPtr, size_t count, CUmemLocation location,
+                                       unsigned int flags, CUstream hStream)
+{ return prefetch(devPtr, count, location, flags, hStream); }
+EMU_API CUresult cuMemPrefetchAsync_v2_ptsz(CUdeviceptr devPtr, size_t count, CUmemLocation location,
+                                            unsigned int flags, CUstream hStream)
+{ return prefetch(devPtr, count, location, flags, emu_stream_ptsz(hStream)); }
+EMU_API CUresult cuMemAdvise_v2(CUdeviceptr devPtr, size_t count, CUmem_advise advice, CUmemLocation location)
+{ return advise(devPtr, count, advice, location); }
+
+/* The CUDA 8-12 forms with a CUdevice (cuda.h maps the public names to the _v2 forms). */
+EMU_API CUresult emu_cuMemPrefetchAsync_v1(CUdeviceptr, size_t, CUdevice, CUstream) __asm__("cuMemPrefetchAsync");
+EMU_API CUresult emu_cuMemPrefetchAsync_v1(CUdeviceptr devPtr, size_t count, CUdevice dstDevice, CUstream hStream)
+{ return prefetch(devPtr, count, location_of_device(dstDevice), 0, hStream); }
+EMU_API CUresult emu_cuMemPrefetchAsync_v1_ptsz(CUdeviceptr, size_t, CUdevice, CUstream)
+    __asm__("cuMemPrefetchAsync_ptsz");
+EMU_API CUresult emu_cuMemPrefetchAsync_v1_ptsz(CUdeviceptr devPtr, size_t count, CUdevice dstDevice,
+                                                CUstream hStream)
+{ return prefetch(devPtr, count, location_of_device(dstDevice), 0, emu_stream_ptsz(hStream)); }
+EMU_API CUresult emu_cuMemAdvise_v1(CUdeviceptr, size_t, CUmem_advise, CUdevice) __asm__("cuMemAdvise");
+EMU_API CUresult emu_cuMemAdvise_v1(CUdeviceptr devPtr, size_t count, CUmem_advise advice, CUdevice device)
+{ return advise(devPtr, count, advice, location_of_device(device)); }

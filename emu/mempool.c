@@ -1,7 +1,7 @@
 /* mempool.c: stream-ordered allocation and memory pools: cuMemAllocAsync, cuMemAllocFromPoolAsync,
  * cuMemFreeAsync (+ _ptsz), cuMemPoolCreate/Destroy/SetAttribute/GetAttribute/TrimTo,
- * cuDeviceGetDefaultMemPool, cuDeviceGetMemPool/SetMemPool, cuMemGetDefaultMemPool,
- * cuMemGetMemPool/SetMemPool.
+ * cuMemPoolSetAccess/GetAccess, cuDeviceGetDefaultMemPool, cuDeviceGetMemPool/SetMemPool,
+ * cuMemGetDefaultMemPool, cuMemGetMemPool/SetMemPool.
  * A pool hands out blocks carved from its device (memory.c) and caches freed blocks up to its
  * release threshold; cached blocks stay charged to the device, as in CUDA. Allocation happens at
  * call time (the pointer is valid from then on, a superset of stream order); cuMemFreeAsync is a
@@ -28,6 +28,7 @@ typedef struct emu_pool {
     uint64_t release_threshold;
     int reuse_follow_events, reuse_opportunistic, reuse_internal_deps;
     size_t max_size;                /* 0: unlimited */
+    CUmemAccess_flags access[POOL_MAX_DEVICES];   /* cuMemPoolSetAccess, per accessing device */
     struct emu_pool *next;          /* registry of live handles */
 } emu_pool;
 
@@ -46,6 +47,7 @@ static emu_pool *pool_new(int device, int is_default, size_t max_size)
     p->is_default = is_default;
     p->max_size = max_size;
     p->reuse_follow_events = p->reuse_opportunistic = p->reuse_internal_deps = 1;
+    p->access[device] = CU_MEM_ACCESS_FLAGS_PROT_READWRITE;   /* the owning device, always */
     pthread_mutex_init(&p->lock, NULL);
     return p;
 }
@@ -179,21 +181,14 @@ static void pool_free_struct(emu_pool *p)
     free(p);
 }
 
-static CUresult pool_alloc(emu_pool *p, size_t size, uint64_t *out)
+/* Takes a block and registers r for it, all under the pool's lock (so the pool never sees a
+ * block that is neither cached nor accounted as used). */
+static CUresult pool_alloc_once(emu_pool *p, size_t size, mem_rec *r, uint64_t *out)
 {
     pool_block b;
     pthread_mutex_lock(&p->lock);
     CUresult rc = pool_take_block(p, size, &b);
-    pthread_mutex_unlock(&p->lock);
-    if (rc == CUDA_ERROR_OUT_OF_MEMORY && mem_pools_trim_device(p->device) > 0) {
-        pthread_mutex_lock(&p->lock);
-        rc = pool_take_block(p, size, &b);
-        pthread_mutex_unlock(&p->lock);
-    }
-    if (rc != CUDA_SUCCESS)
-        return rc;
-    mem_rec *r = mem_rec_new();
-    if (r) {
+    if (rc == CUDA_SUCCESS) {
         r->base = b.addr;
         r->size = size;
         r->kind = EMU_MEM_DEVICE;
@@ -202,20 +197,31 @@ static CUresult pool_alloc(emu_pool *p, size_t size, uint64_t *out)
         r->pool = p;
         r->block = b.addr;
         r->block_size = b.size;
+        if (mem_table_insert(r) != 0) {
+            pool_put_block(p, b);
+            rc = CUDA_ERROR_UNKNOWN;
+        } else {
+            p->used += b.size;
+            if (p->used > p->used_high)
+                p->used_high = p->used;
+            *out = b.addr;
+        }
     }
-    pthread_mutex_lock(&p->lock);
-    if (!r || mem_table_insert(r) != 0) {
-        pool_put_block(p, b);
-        pthread_mutex_unlock(&p->lock);
-        free(r);
-        return r ? CUDA_ERROR_UNKNOWN : CUDA_ERROR_OUT_OF_MEMORY;
-    }
-    p->used += b.size;
-    if (p->used > p->used_high)
-        p->used_high = p->used;
     pthread_mutex_unlock(&p->lock);
-    *out = b.addr;
-    return CUDA_SUCCESS;
+    return rc;
+}
+
+static CUresult pool_alloc(emu_pool *p, size_t size, uint64_t *out)
+{
+    mem_rec *r = mem_rec_new();
+    if (!r)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    CUresult rc = pool_alloc_once(p, size, r, out);
+    if (rc == CUDA_ERROR_OUT_OF_MEMORY && mem_pools_trim_device(p->device) > 0)
+        rc = pool_alloc_once(p, size, r, out);   /* other pools gave cached memory back */
+    if (rc != CUDA_SUCCESS)
+        free(r);
+    return rc;
 }
 
 void mem_pool_return(mem_rec *r)
@@ -372,6 +378,11 @@ EMU_API CUresult cuMemPoolCreate(CUmemoryPool *pool, const CUmemPoolProps *poolP
     if (poolProps->location.type != CU_MEM_LOCATION_TYPE_DEVICE) {
         emu_log("cuMemPoolCreate: only device-located pools are supported (location type %d)",
                 (int)poolProps->location.type);
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    if (poolProps->handleTypes != CU_MEM_HANDLE_TYPE_NONE) {
+        emu_log("cuMemPoolCreate: shareable pool handles are not supported (handle types %#x)",
+                (unsigned)poolProps->handleTypes);
         return CUDA_ERROR_NOT_SUPPORTED;
     }
     int dev = poolProps->location.id;
@@ -531,6 +542,54 @@ EMU_API CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute at
     rc = pool_get_attr_locked(p, attr, value);
     pthread_mutex_unlock(&p->lock);
     return rc;
+}
+
+/* Every device can reach all memory here, so access settings are only recorded and reported
+ * (the owning device's own access cannot be changed, as in CUDA). */
+static int access_flags_valid(CUmemAccess_flags f)
+{
+    return f == CU_MEM_ACCESS_FLAGS_PROT_NONE || f == CU_MEM_ACCESS_FLAGS_PROT_READ ||
+           f == CU_MEM_ACCESS_FLAGS_PROT_READWRITE;
+}
+
+EMU_API CUresult cuMemPoolSetAccess(CUmemoryPool pool, const CUmemAccessDesc *map, size_t count)
+{
+    CUresult rc = check_init();
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    emu_pool *p = pool_from_handle(pool);
+    if (!p || (count && !map))
+        return CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; i < count; i++) {
+        int dev = map[i].location.id;
+        if (map[i].location.type != CU_MEM_LOCATION_TYPE_DEVICE || !access_flags_valid(map[i].flags))
+            return CUDA_ERROR_INVALID_VALUE;
+        if (dev < 0 || dev >= POOL_MAX_DEVICES || !emu_device_get(dev))
+            return CUDA_ERROR_INVALID_DEVICE;
+        if (dev == p->device && map[i].flags != CU_MEM_ACCESS_FLAGS_PROT_READWRITE)
+            return CUDA_ERROR_INVALID_VALUE;
+    }
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < count; i++)
+        p->access[map[i].location.id] = map[i].flags;
+    pthread_mutex_unlock(&p->lock);
+    return CUDA_SUCCESS;
+}
+
+EMU_API CUresult cuMemPoolGetAccess(CUmemAccess_flags *flags, CUmemoryPool memPool, CUmemLocation *location)
+{
+    CUresult rc = check_init();
+    if (rc != CUDA_SUCCESS)
+        return rc;
+    emu_pool *p = pool_from_handle(memPool);
+    if (!p || !flags || !location || location->type != CU_MEM_LOCATION_TYPE_DEVICE)
+        return CUDA_ERROR_INVALID_VALUE;
+    if (location->id < 0 || location->id >= POOL_MAX_DEVICES || !emu_device_get(location->id))
+        return CUDA_ERROR_INVALID_DEVICE;
+    pthread_mutex_lock(&p->lock);
+    *flags = p->access[location->id];
+    pthread_mutex_unlock(&p->lock);
+    return CUDA_SUCCESS;
 }
 
 /* ---- per-device default/current pool ---- */

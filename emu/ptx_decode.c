@@ -392,8 +392,8 @@ static int d_mov(dec *d)
     }
     if (a->kind == OPK_SREG) { in->fn = op_mov_sreg; return 0; }
     if (a->kind == OPK_SYM) {
-        if (a->symk == SYMK_NONE || a->symk == SYMK_FUNC)
-            return derr(d, "mov of a function or label address is not supported ('%s')", d->full);
+        if (a->symk == SYMK_NONE)
+            return derr(d, "mov of a label address is not supported ('%s')", d->full);
         in->fn = op_mov_sym;
         return 0;
     }
@@ -514,7 +514,8 @@ static int d_atom(dec *d)
     int t = main_type(d);
     if (t < 0) return -1;
     in->type = (uint8_t)t;
-    if (t == T_F16X2 || t == T_BF16X2 || (ptx_type_size(t) != 4 && ptx_type_size(t) != 8 && t != T_F16 && t != T_BF16))
+    int sz16_ok = (t == T_F16 || t == T_BF16) || (ptx_type_size(t) == 2 && (k == AOP_CAS || k == AOP_EXCH));
+    if (((t == T_F16X2 || t == T_BF16X2) && k != AOP_ADD) || (ptx_type_size(t) != 4 && ptx_type_size(t) != 8 && !sz16_ok))
         return derr(d, "unsupported atomic type in '%s'", d->full);
     if (d->vec) return derr(d, "vector atomics are not supported ('%s')", d->full);
     int ai = is_red ? 0 : 1;

@@ -244,6 +244,11 @@ static int push_frame(ptx_warp *w, const ptx_func *fn, uint32_t members, uint32_
     f->fbase = fbase;
     w->regs = regs;
     w->fbase = fbase;
+    for (int i = 0; i < fn->nconsts; i++) {
+        uint64_t *r = regs + (size_t)fn->consts[i].reg * PTX_WARP;
+        for (int l = 0; l < PTX_WARP; l++)
+            r[l] = fn->consts[i].value;
+    }
     for (int i = 0; i < fn->nsregs; i++) {
         uint64_t *r = regs + (size_t)fn->sregs[i].reg * PTX_WARP;
         for (int l = 0; l < PTX_WARP; l++)
@@ -273,10 +278,9 @@ static void pop_frame(ptx_warp *w)
     w->fbase = caller->fbase;
 }
 
-static int do_call(ptx_warp *w, ptx_frame *fr, const ptx_insn *in, uint32_t em)
+static int do_call(ptx_warp *w, ptx_frame *fr, const ptx_insn *in, uint32_t em, const ptx_func *callee)
 {
     const ptx_callsite *cs = &fr->fn->calls[in->aux];
-    const ptx_func *callee = fr->fn->mod->funcs[cs->callee];
     uint32_t fbase = (fr->fbase + fr->fn->frame_bytes + 15u) & ~15u;
     if ((uint64_t)fbase + callee->frame_bytes > w->local_cap) {
         ptx_raise(w, CUDA_ERROR_HARDWARE_STACK_ERROR, "call stack overflow calling %s (%u bytes of local memory per thread)",
@@ -309,10 +313,37 @@ static uint64_t frame_arg_u64(ptx_warp *w, ptx_frame *fr, const ptx_callsite *cs
     return v;
 }
 
-static void do_builtin(ptx_warp *w, ptx_frame *fr, const ptx_insn *in, uint32_t em)
+/* The function an indirect call names in the first lane of em; *same gets the lanes calling it. */
+static const ptx_func *indirect_target(ptx_warp *w, ptx_frame *fr, const ptx_insn *in, uint32_t em, uint32_t *same)
+{
+    const uint64_t *r = REG(w, in->op[0].reg);
+    int first = __builtin_ctz(em);
+    uint64_t a = r[first];
+    const ptx_module *m = fr->fn->mod;
+    uint64_t idx = (a & ~PTX_FUNC_ADDR_TAG) >> 4;
+    if ((a & 0xffff000000000000ull) != PTX_FUNC_ADDR_TAG || (a & 15) || idx >= (uint64_t)m->nfuncs ||
+        m->funcs[idx]->is_entry || (!m->funcs[idx]->code && !m->funcs[idx]->builtin)) {
+        ptx_raise(w, CUDA_ERROR_ILLEGAL_ADDRESS, "indirect call through 0x%llx, which is not a device function",
+                  (unsigned long long)a);
+        return NULL;
+    }
+    const ptx_func *callee = m->funcs[idx];
+    if (!callee->builtin && callee->nparams != fr->fn->calls[in->aux].nargs) {
+        ptx_raise(w, CUDA_ERROR_ILLEGAL_INSTRUCTION, "indirect call to %s with %d arguments, expected %d",
+                  callee->name, fr->fn->calls[in->aux].nargs, callee->nparams);
+        return NULL;
+    }
+    *same = 0;
+    for (uint32_t m2 = em; m2; m2 &= m2 - 1) {
+        int l = __builtin_ctz(m2);
+        if (r[l] == a) *same |= 1u << l;
+    }
+    return callee;
+}
+
+static void do_builtin(ptx_warp *w, ptx_frame *fr, const ptx_insn *in, uint32_t em, const ptx_func *callee)
 {
     const ptx_callsite *cs = &fr->fn->calls[in->aux];
-    const ptx_func *callee = fr->fn->mod->funcs[cs->callee];
     if (callee->builtin == BI_VPRINTF) {
         for (uint32_t m = em; m; m &= m - 1) {
             int l = __builtin_ctz(m);
@@ -457,7 +488,29 @@ static inline void store_pcs(ptx_frame *fr, uint32_t mask, uint32_t pc)
 
 /* Runs one warp until all its lanes have exited or wait at a barrier, or the slice ends.
  * Returns 1 if it executed anything. */
+static uint64_t g_stat_warp_insns, g_stat_lane_insns;
+
+/* Totals of executed instructions since the library loaded: warp-level (one per instruction a
+ * warp issues) and thread-level (one per lane that executes it). For benchmarks. */
+__attribute__((visibility("default"))) void bfemu_instruction_counts(uint64_t *warp_insns, uint64_t *lane_insns)
+{
+    if (warp_insns) *warp_insns = __atomic_load_n(&g_stat_warp_insns, __ATOMIC_RELAXED);
+    if (lane_insns) *lane_insns = __atomic_load_n(&g_stat_lane_insns, __ATOMIC_RELAXED);
+}
+
+static int run_warp_counted(ptx_warp *w, long budget, uint64_t *lanes);
+
 static int run_warp(ptx_warp *w, long budget)
+{
+    uint64_t lanes = 0;
+    int r = run_warp_counted(w, budget, &lanes);
+    __atomic_fetch_add(&g_stat_lane_insns, lanes, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&g_stat_warp_insns, w->issued, __ATOMIC_RELAXED);
+    w->issued = 0;
+    return r;
+}
+
+static int run_warp_counted(ptx_warp *w, long budget, uint64_t *lanes)
 {
     int progressed = 0;
     while (budget > 0 && !w->stop) {
@@ -488,6 +541,8 @@ static int run_warp(ptx_warp *w, long budget)
             const ptx_insn *in = &code[gpc];
             uint32_t em = in->guard >= 0 ? guard_mask(w, in, gmask) : gmask;
             budget--;
+            w->issued++;
+            *lanes += (uint64_t)__builtin_popcount(em);
             if (in->ctl == CTL_NONE) {
                 if (em)
                     in->fn(w, in, em);
@@ -541,16 +596,29 @@ static int run_warp(ptx_warp *w, long budget)
                     fr->done |= em;
                 }
                 break;
-            case CTL_CALL:
-                store_pcs(fr, em, gpc + 1);
+            case CTL_CALL: {
                 if (!em)
                     break;
-                if (fr->fn->mod->funcs[fr->fn->calls[in->aux].callee]->builtin) {
-                    do_builtin(w, fr, in, em);
+                const ptx_callsite *cs = &fr->fn->calls[in->aux];
+                const ptx_func *callee;
+                if (cs->callee < 0) {
+                    uint32_t cm;
+                    callee = indirect_target(w, fr, in, em, &cm);
+                    if (!callee)
+                        return 1;
+                    store_pcs(fr, em & ~cm, gpc);   /* lanes calling another function go next */
+                    em = cm;
+                } else {
+                    callee = fr->fn->mod->funcs[cs->callee];
+                }
+                store_pcs(fr, em, gpc + 1);
+                if (callee->builtin) {
+                    do_builtin(w, fr, in, em, callee);
                     break;
                 }
-                do_call(w, fr, in, em);
+                do_call(w, fr, in, em, callee);
                 break;
+            }
             case CTL_BAR:
                 store_pcs(fr, em, gpc + 1);
                 if (em)
@@ -852,6 +920,31 @@ static void run_cooperative(ptx_grid *g)
 
 #define PTX_MAX_SMEM (228u * 1024u)
 
+/* Module variables initialised with other variables' addresses get them at the first launch,
+ * once every variable has its device address. */
+static CUresult apply_relocs(ptx_module *m, ptx_fault *fault)
+{
+    if (__atomic_load_n(&m->relocs_done, __ATOMIC_ACQUIRE))
+        return CUDA_SUCCESS;
+    pthread_mutex_lock(&m->reloc_lock);
+    CUresult rc = CUDA_SUCCESS;
+    for (int i = 0; i < m->nrelocs && !m->relocs_done; i++) {
+        const ptx_reloc *r = &m->relocs[i];
+        ptx_gvar *t = &m->gvars[r->target], *src = &m->gvars[r->source];
+        if (!t->addr || !src->addr || r->offset + 8 > t->size) {
+            snprintf(fault->msg, sizeof fault->msg, "module variable %s has no device storage", t->addr ? src->name : t->name);
+            rc = fault->code = CUDA_ERROR_NOT_INITIALIZED;
+            break;
+        }
+        uint64_t v = src->addr + (uint64_t)r->addend;
+        memcpy((void *)(uintptr_t)(t->addr + r->offset), &v, 8);
+    }
+    if (rc == CUDA_SUCCESS)
+        __atomic_store_n(&m->relocs_done, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&m->reloc_lock);
+    return rc;
+}
+
 CUresult ptx_launch_grid(ptx_func *f, const ptx_launch *l, ptx_fault *fault)
 {
     ptx_fault dummy;
@@ -872,6 +965,8 @@ CUresult ptx_launch_grid(ptx_func *f, const ptx_launch *l, ptx_fault *fault)
                  f->static_smem + l->dyn_smem);
         return fault->code = CUDA_ERROR_INVALID_VALUE;
     }
+    if (apply_relocs(f->mod, fault) != CUDA_SUCCESS)
+        return fault->code;
     for (int i = 0; i < f->mod->ngvars; i++)
         if (!f->mod->gvars[i].addr && !f->mod->gvars[i].is_extern) {
             snprintf(fault->msg, sizeof fault->msg, "module variable %s has no device storage", f->mod->gvars[i].name);

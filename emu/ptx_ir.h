@@ -91,6 +91,14 @@ enum ptx_sreg {
 };
 
 typedef struct ptx_sreg_use { int32_t reg; int32_t sreg; } ptx_sreg_use;
+typedef struct ptx_const_use { int32_t reg; uint64_t value; } ptx_const_use;
+
+/* Function "addresses" as device code sees them (function pointers, vtables). */
+#define PTX_FUNC_ADDR_TAG 0xF00D000000000000ull
+#define PTX_FUNC_ADDR(i) (PTX_FUNC_ADDR_TAG | ((uint64_t)(i) << 4))
+
+/* An initializer of a module variable that holds another variable's address. */
+typedef struct ptx_reloc { int target; uint64_t offset; int source; int64_t addend; } ptx_reloc;
 
 /* A parameter of a function (.entry: kernel parameter buffer; .func: per-lane frame area). */
 typedef struct ptx_param {
@@ -119,6 +127,7 @@ struct ptx_func {
     ptx_insn *code; uint32_t ncode;
     uint32_t nregs;                     /* registers incl. special pseudo-registers */
     ptx_sreg_use *sregs; int nsregs;
+    ptx_const_use *consts; int nconsts;
     uint32_t frame_bytes;               /* per-lane local frame: depot + params + call scratch */
     uint32_t fparam_base;               /* offset of the incoming formals inside the frame */
     uint32_t fret_base;                 /* offset of the return values inside the frame */
@@ -154,6 +163,9 @@ struct ptx_module {
     ptx_func **funcs; int nfuncs;
     ptx_gvar *gvars; int ngvars;
     ptx_svar *svars; int nsvars;
+    ptx_reloc *relocs; int nrelocs;
+    int relocs_done;
+    pthread_mutex_t reloc_lock;
     int version_major, version_minor;
     int target_sm;
 };
@@ -193,6 +205,7 @@ typedef struct ptx_warp {
     int32_t bar_dst[PTX_WARP];     /* bar.red destination register or -1 */
     uint64_t lo_cache, hi_cache;   /* last global allocation hit */
     int stop;                      /* fault raised */
+    uint64_t issued;               /* instructions issued in the current slice */
     unsigned tid[PTX_WARP][3];
 } ptx_warp;
 

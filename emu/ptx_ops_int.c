@@ -667,6 +667,11 @@ void op_mov_sym(ptx_warp *w, const ptx_insn *in, uint32_t mask)
 {
     const ptx_opnd *o = &in->op[1];
     uint64_t *D = DST(0);
+    if (o->symk == SYMK_FUNC) {
+        uint64_t a = PTX_FUNC_ADDR((uint32_t)o->sym);
+        LANES(mask, { D[l] = a; });
+        return;
+    }
     int sp = o->symk == SYMK_GLOBAL ? SP_GLOBAL : o->symk == SYMK_SHARED ? SP_SHARED
            : o->symk == SYMK_KPARAM ? SP_PARAM_KERNEL : SP_LOCAL;
     int generic = o->n == 1 || in->aux == 1;

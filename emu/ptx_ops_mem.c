@@ -118,7 +118,7 @@ static uint32_t atom32(int op, int type, uint32_t *p, uint32_t b, uint32_t c)
     uint32_t old = __atomic_load_n(p, __ATOMIC_RELAXED), nv;
     switch (op) {
     case AOP_ADD:
-        if (type != T_F32) return __atomic_fetch_add(p, b, __ATOMIC_SEQ_CST);
+        if (type != T_F32 && type != T_F16X2 && type != T_BF16X2) return __atomic_fetch_add(p, b, __ATOMIC_SEQ_CST);
         break;
     case AOP_AND: return __atomic_fetch_and(p, b, __ATOMIC_SEQ_CST);
     case AOP_OR: return __atomic_fetch_or(p, b, __ATOMIC_SEQ_CST);
@@ -131,7 +131,15 @@ static uint32_t atom32(int op, int type, uint32_t *p, uint32_t b, uint32_t c)
     }
     do {
         switch (op) {
-        case AOP_ADD: nv = f32_bits(as_f32(old) + as_f32(b)) & 0xffffffffu; break;
+        case AOP_ADD:
+            if (type == T_F32) { nv = f32_bits(as_f32(old) + as_f32(b)) & 0xffffffffu; break; }
+            nv = 0;
+            for (int k = 0; k < 2; k++) {
+                uint16_t x = (uint16_t)(old >> (16 * k)), y = (uint16_t)(b >> (16 * k));
+                uint16_t r = type == T_F16X2 ? ptx_f2h_rn(ptx_h2f(x) + ptx_h2f(y)) : ptx_f2bf(ptx_bf2f(x) + ptx_bf2f(y), 0);
+                nv |= (uint32_t)r << (16 * k);
+            }
+            break;
         case AOP_MIN:
             nv = type == T_S32 ? ((int32_t)old < (int32_t)b ? old : b) : type == T_F32 ? f32_bits(fminf(as_f32(old), as_f32(b))) & 0xffffffffu : (old < b ? old : b);
             break;

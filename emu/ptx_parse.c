@@ -40,6 +40,7 @@ typedef struct parser {
     uint32_t frame_top;
     fixup *fix; int nfix, cap_fix;
     ptx_map brtab_names;     /* .branchtargets label -> table index */
+    uint8_t *init_base;      /* initializer being filled (for relocations) */
     ptx_map labels;          /* label -> pc */
     size_t cap_code;
 } parser;
@@ -215,9 +216,39 @@ static int parse_init_scalar(parser *ps, int type, uint8_t *dst)
     uint64_t v;
     int isf;
     if (t->kind == TK_WORD) {
-        perr(ps, t->line, "initializer '%.*s' (an address) is not supported by the software GPU",
-             (int)t->len, t->s);
-        return -1;
+        int generic = 0;
+        if (tok_is(t, "generic") && accept_punct(ps, '(')) {
+            t = next(ps);
+            generic = 1;
+        }
+        int64_t v;
+        if (!map_get(&ps->globals, t->s, t->len, &v) || (NK_KIND(v) != NK_FUNC && NK_KIND(v) != NK_GVAR)) {
+            perr(ps, t->line, "initializer '%.*s' is not a function or global variable", (int)t->len, t->s);
+            return -1;
+        }
+        int64_t addend = 0;
+        if (accept_punct(ps, '+') && parse_int_const(ps, &addend) < 0)
+            return -1;
+        if (generic && !expect_punct(ps, ')'))
+            return -1;
+        if (ptx_type_size(type) != 8) {
+            perr(ps, t->line, "address initializer '%.*s' needs a 64-bit element", (int)t->len, t->s);
+            return -1;
+        }
+        if (NK_KIND(v) == NK_FUNC) {
+            uint64_t a = PTX_FUNC_ADDR(NK_VAL(v)) + (uint64_t)addend;
+            memcpy(dst, &a, 8);
+            return 0;
+        }
+        ptx_module *m = ps->m;
+        m->relocs = xrealloc(m->relocs, (size_t)(m->nrelocs + 1) * sizeof *m->relocs);
+        m->relocs[m->nrelocs].target = m->ngvars;   /* the variable being declared */
+        m->relocs[m->nrelocs].offset = (uint64_t)(dst - ps->init_base);
+        m->relocs[m->nrelocs].source = (int)NK_VAL(v);
+        m->relocs[m->nrelocs].addend = addend;
+        m->nrelocs++;
+        memset(dst, 0, 8);
+        return 0;
     }
     if (parse_u64(t, &v, &isf) < 0) {
         perr(ps, t->line, "bad initializer '%.*s'", (int)t->len, t->s);
@@ -360,6 +391,7 @@ static int parse_var_decl(parser *ps, var_decl *d, int allow_init)
             return -1;
         }
         d->init = xcalloc(cap, (size_t)esz);
+        ps->init_base = d->init;
         size_t filled = 0;
         if (parse_init_list(ps, d->type, d->init, cap, &filled) < 0) {
             free(d->init);
@@ -565,6 +597,18 @@ static int32_t sreg_pseudo(parser *ps, int sr)
     return r;
 }
 
+/* A register that holds a constant in every lane (vector elements written as immediates). */
+static int32_t const_reg(parser *ps, uint64_t value)
+{
+    ptx_func *f = ps->f;
+    int32_t r = new_regs(ps, 1);
+    f->consts = xrealloc(f->consts, (size_t)(f->nconsts + 1) * sizeof *f->consts);
+    f->consts[f->nconsts].reg = r;
+    f->consts[f->nconsts].value = value;
+    f->nconsts++;
+    return r;
+}
+
 static void note_shared_use(parser *ps, int sidx)
 {
     ptx_func *f = ps->f;
@@ -706,6 +750,8 @@ static int parse_operand(parser *ps, ptx_opnd *o, uint32_t pc, int opi)
                 return -1;
             if (e.kind == OPK_SINK) {
                 o->vec[o->n++] = -1;
+            } else if (e.kind == OPK_IMM) {
+                o->vec[o->n++] = const_reg(ps, e.imm);
             } else if (e.kind == OPK_REG) {
                 o->vec[o->n++] = e.reg;
             } else {
@@ -780,17 +826,23 @@ static int parse_call_operands(parser *ps, ptx_insn *in)
     }
     for (;;) {
         ptx_tok *t = next(ps);
-        int64_t v;
-        if (t->kind != TK_WORD || !lookup_name(ps, t->s, t->len, &v)) {
+        int64_t v = 0;
+        int32_t r;
+        if (t->kind != TK_WORD || (!lookup_name(ps, t->s, t->len, &v) && !(t->s[0] == '%' && lookup_reg(ps, t, &r)))) {
             perr(ps, t->line, "call target '%.*s' is not a declared function", (int)t->len, t->s);
             goto fail;
         }
-        if (NK_KIND(v) != NK_FUNC) {
-            perr(ps, t->line, "indirect calls through registers are not supported by the software GPU ('%.*s')",
-                 (int)t->len, t->s);
+        if (NK_KIND(v) == NK_FUNC) {
+            cs.callee = (int)NK_VAL(v);
+        } else if (NK_KIND(v) == NK_REG || lookup_reg(ps, t, &in->op[0].reg)) {
+            cs.callee = -1;   /* indirect call through a register */
+            if (NK_KIND(v) == NK_REG) in->op[0].reg = (int32_t)NK_VAL(v);
+            in->op[0].kind = OPK_REG;
+            in->nops = 1;
+        } else {
+            perr(ps, t->line, "call target '%.*s' is not a function", (int)t->len, t->s);
             goto fail;
         }
-        cs.callee = (int)NK_VAL(v);
         which = 0;
         if (!accept_punct(ps, ','))
             break;
@@ -1291,21 +1343,32 @@ static int parse_top(parser *ps)
 /* ---- per-entry layout --------------------------------------------------------------------- */
 #define PTX_RECURSION_STACK (16u * 1024u)
 
-static int func_stack(ptx_module *m, ptx_func *f, int depth, int *recursive)
+/* Worst-case per-lane stack of f and its callees; a cycle marks the entry recursive.
+ * state: 0 unvisited, 1 on the DFS path, 2 done (memo holds the result). */
+static uint32_t func_stack(ptx_module *m, ptx_func *f, uint8_t *state, uint32_t *memo, int *recursive)
 {
-    if (depth > 64) {
+    if (state[f->index] == 2)
+        return memo[f->index];
+    if (state[f->index] == 1) {
         *recursive = 1;
         return 0;
     }
+    state[f->index] = 1;
     uint32_t worst = 0;
     for (int i = 0; i < f->ncalls; i++) {
+        if (f->calls[i].callee < 0) {   /* indirect: any function of the module may be called */
+            *recursive = 1;
+            continue;
+        }
         ptx_func *c = m->funcs[f->calls[i].callee];
         if (c->builtin)
             continue;
-        uint32_t s = (uint32_t)func_stack(m, c, depth + 1, recursive);
+        uint32_t s = func_stack(m, c, state, memo, recursive);
         if (s > worst) worst = s;
     }
-    return (int)(f->frame_bytes + worst);
+    state[f->index] = 2;
+    memo[f->index] = f->frame_bytes + worst;
+    return memo[f->index];
 }
 
 static void mark_shared(ptx_module *m, ptx_func *f, uint8_t *used, uint8_t *seen)
@@ -1316,6 +1379,11 @@ static void mark_shared(ptx_module *m, ptx_func *f, uint8_t *used, uint8_t *seen
     for (int i = 0; i < f->nshared_used; i++)
         used[f->shared_used[i]] = 1;
     for (int i = 0; i < f->ncalls; i++) {
+        if (f->calls[i].callee < 0) {   /* indirect call: every function may run */
+            for (int k = 0; k < m->nfuncs; k++)
+                if (!m->funcs[k]->is_entry) mark_shared(m, m->funcs[k], used, seen);
+            continue;
+        }
         ptx_func *c = m->funcs[f->calls[i].callee];
         if (c->uses_dyn_smem) f->uses_dyn_smem = 1;
         mark_shared(m, c, used, seen);
@@ -1346,7 +1414,11 @@ static void layout_entry(ptx_module *m, ptx_func *f)
         if (m->svars[i].is_extern)
             f->shared_off[i] = dyn_off;
     int recursive = 0;
-    uint32_t stack = (uint32_t)func_stack(m, f, 0, &recursive);
+    uint8_t *state = xcalloc((size_t)m->nfuncs + 1, 1);
+    uint32_t *memo = xcalloc((size_t)m->nfuncs + 1, sizeof(uint32_t));
+    uint32_t stack = func_stack(m, f, state, memo, &recursive);
+    free(state);
+    free(memo);
     f->recursive = recursive;
     f->max_stack = recursive ? stack + PTX_RECURSION_STACK : stack;
     free(used);
@@ -1359,6 +1431,8 @@ static int check_calls(parser *ps)
     for (int i = 0; i < m->nfuncs; i++) {
         ptx_func *f = m->funcs[i];
         for (int c = 0; c < f->ncalls; c++) {
+            if (f->calls[c].callee < 0)
+                continue;
             ptx_func *callee = m->funcs[f->calls[c].callee];
             if (callee->builtin == BI_MALLOC || callee->builtin == BI_FREE) {
                 snprintf(ps->err, ps->errlen, "function '%s' calls device-side %s, which the software GPU does not support",
@@ -1390,6 +1464,7 @@ ptx_module *ptx_module_parse(const char *text, size_t len, char *err, size_t err
     ps.err = err;
     ps.errlen = errlen;
     ps.m = xcalloc(1, sizeof *ps.m);
+    pthread_mutex_init(&ps.m->reloc_lock, NULL);
     map_init(&ps.globals);
     map_init(&ps.labels);
     map_init(&ps.brtab_names);
@@ -1437,6 +1512,7 @@ void ptx_module_free(ptx_module *m)
         free(f->rets);
         free(f->code);
         free(f->sregs);
+        free(f->consts);
         for (int k = 0; k < f->nbrtabs; k++) free(f->brtabs[k].pcs);
         free(f->brtabs);
         for (int k = 0; k < f->ncalls; k++) { free(f->calls[k].arg_off); free(f->calls[k].ret_off); }
@@ -1455,6 +1531,8 @@ void ptx_module_free(ptx_module *m)
     for (int i = 0; i < m->nsvars; i++)
         free(m->svars[i].name);
     free(m->svars);
+    free(m->relocs);
+    pthread_mutex_destroy(&m->reloc_lock);
     free(m);
 }
 

@@ -279,10 +279,25 @@ static void op_complete_nolock(emu_stream *s, stream_op *op, CUresult rc)
     pthread_cond_broadcast(&g_done);
 }
 
-static void *stream_worker(void *arg)
+/* Worker threads: one per stream with work, kept in an idle pool after their stream goes away
+ * (creating a thread per stream lifetime is slow, and thread-local caches of the interpreter
+ * stay reachable). */
+#define MAX_IDLE_WORKERS 32
+
+typedef struct worker {
+    pthread_cond_t cv;
+    emu_stream *stream;             /* the stream it serves; NULL while idle */
+    struct worker *next;
+} worker;
+
+static worker *g_idle_workers;
+static int g_idle_count;
+
+/* Runs s's operations until it is destroyed and drained, then frees it. g_mu held. */
+static void stream_serve_nolock(emu_stream *s)
 {
-    emu_stream *s = arg;
     t_worker_stream = s;
+    pthread_mutex_unlock(&g_mu);
     cuCtxSetCurrent((CUcontext)s->ctx);   /* host functions may call the API */
     pthread_mutex_lock(&g_mu);
     for (;;) {
@@ -299,19 +314,57 @@ static void *stream_worker(void *arg)
         op_complete_nolock(s, op, rc);
     }
     stream_free_nolock(s);
+    t_worker_stream = NULL;
     pthread_mutex_unlock(&g_mu);
+    cuCtxSetCurrent(NULL);
+    pthread_mutex_lock(&g_mu);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&g_mu);
+    for (;;) {
+        stream_serve_nolock(w->stream);
+        w->stream = NULL;
+        if (g_idle_count >= MAX_IDLE_WORKERS)
+            break;
+        w->next = g_idle_workers;
+        g_idle_workers = w;
+        g_idle_count++;
+        while (!w->stream)
+            pthread_cond_wait(&w->cv, &g_mu);
+    }
+    pthread_mutex_unlock(&g_mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
     return NULL;
 }
 
 static CUresult stream_start_worker_nolock(emu_stream *s)
 {
+    worker *w = g_idle_workers;
+    if (w) {
+        g_idle_workers = w->next;
+        g_idle_count--;
+        w->stream = s;
+        s->has_worker = 1;
+        pthread_cond_signal(&w->cv);
+        return CUDA_SUCCESS;
+    }
+    if (!(w = calloc(1, sizeof *w)))
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    pthread_cond_init(&w->cv, NULL);
+    w->stream = s;
     pthread_attr_t attr;
     pthread_t tid;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int err = pthread_create(&tid, &attr, stream_worker, s);
+    int err = pthread_create(&tid, &attr, worker_main, w);
     pthread_attr_destroy(&attr);
     if (err) {
+        pthread_cond_destroy(&w->cv);
+        free(w);
         emu_log("cannot start a stream worker thread: %s", strerror(err));
         return CUDA_ERROR_OUT_OF_MEMORY;
     }

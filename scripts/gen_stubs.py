@@ -15,6 +15,10 @@ Usage: gen_stubs.py CUDA_H DEFINED_SYMBOLS LOG_FUNCTION > stubs.c
    to the symbol its plain version maps to plus _ptds/_ptsz. Names cuda.h declares without a
    typedef get version 0. Only exported symbols are listed.
 
+The driver's other public headers next to cuda.h (cudaProfiler.h, cudaGL.h, cudaVDPAU.h,
+cudaEGL.h and their *Typedefs.h) are read the same way when present: libcuda exports those entry
+points too. Windows-only declarations (#ifdef _WIN32) are left out.
+
 The output does not include cuda.h (its prototypes would clash with the `int name(void)` stubs).
 """
 import os
@@ -27,6 +31,10 @@ WRAP_RE = re.compile(r'^__CUDA_API_(PTDS|PTSZ)\s*\(\s*(cu\w+)\s*\)$')
 PLAIN_RE = re.compile(r'^(cu\w+)$')
 PFN_RE = re.compile(r'PFN_(cu\w+?)_v(\d+)(_ptds|_ptsz)?\b')
 INTERNAL_COND = re.compile(r'^#\s*if\s+defined\s*\(\s*__CUDA_API_VERSION_INTERNAL\s*\)\s*$')
+WINDOWS_COND = re.compile(r'^#\s*(ifdef\s+(_WIN32|_MSC_VER)\b|if\s+defined\s*\(?\s*(_WIN32|_MSC_VER)\s*\)?\s*$)')
+EXTRA_HEADERS = ('cudaProfiler.h', 'cudaGL.h', 'cudaVDPAU.h', 'cudaEGL.h')
+TYPEDEF_HEADERS = ('cudaTypedefs.h', 'cudaProfilerTypedefs.h', 'cudaGLTypedefs.h', 'cudaVDPAUTypedefs.h',
+                   'cudaEGLTypedefs.h')
 
 
 def strip_comments(text):
@@ -56,28 +64,42 @@ def scan_header(path):
         lines = join_continuations(strip_comments(f.read()).split('\n'))
     renames, ptds = {}, set()
     normal, internal = [], []
-    stack = []          # per #if: 'internal', 'skip' (its #else/#elif branch) or 'other'
+    stack = []          # per #if: 'internal', 'skip' (its #else/#elif branch), 'win' or 'other'
+    chunk = []          # text since the last directive (declarations may span lines)
+
+    def skipping():
+        return 'skip' in stack or 'win' in stack
+
+    def flush():
+        text = '\n'.join(chunk)
+        chunk.clear()
+        if skipping():
+            return
+        for m in DECL_RE.finditer(text):
+            (internal if 'internal' in stack else normal).append(m.group(1))
+
     for line in lines:
         s = line.strip()
-        if s.startswith('#'):
-            directive = re.sub(r'^#\s*', '#', s)
-            if re.match(r'#if(n?def)?\b', directive):
-                stack.append('internal' if INTERNAL_COND.match(s) else 'other')
-            elif re.match(r'#(elif|else)\b', directive):
-                if stack and stack[-1] in ('internal', 'skip'):
-                    stack[-1] = 'skip'
-            elif re.match(r'#endif\b', directive):
-                if stack:
-                    stack.pop()
-            elif 'skip' not in stack and 'internal' not in stack:
-                m = DEFINE_RE.match(s)
-                if m:
-                    record_define(m.group(1), m.group(2), renames, ptds)
+        if not s.startswith('#'):
+            chunk.append(s)
             continue
-        if 'skip' in stack:
-            continue
-        for m in DECL_RE.finditer(s):
-            (internal if 'internal' in stack else normal).append(m.group(1))
+        flush()
+        directive = re.sub(r'^#\s*', '#', s)
+        if re.match(r'#if(n?def)?\b', directive):
+            stack.append('internal' if INTERNAL_COND.match(s) else 'win' if WINDOWS_COND.match(s) else 'other')
+        elif re.match(r'#(elif|else)\b', directive):
+            if stack and stack[-1] in ('internal', 'skip'):
+                stack[-1] = 'skip'
+            elif stack and stack[-1] == 'win':
+                stack[-1] = 'other'
+        elif re.match(r'#endif\b', directive):
+            if stack:
+                stack.pop()
+        elif not skipping() and 'internal' not in stack:
+            m = DEFINE_RE.match(s)
+            if m:
+                record_define(m.group(1), m.group(2), renames, ptds)
+    flush()
     return renames, ptds, normal, internal
 
 
@@ -100,22 +122,28 @@ def resolve(name, renames):
     return name
 
 
+def header_paths(cuda_h, extras):
+    here = os.path.dirname(os.path.abspath(cuda_h))
+    return [p for p in (os.path.join(here, h) for h in extras) if os.path.exists(p)]
+
+
 def exported_names(cuda_h):
-    renames, ptds, normal, internal = scan_header(cuda_h)
-    names = set(resolve(n, renames) for n in normal)
-    names.update(internal)
-    names.update(ptds)
-    return names, renames
+    names = set()
+    for path in [cuda_h] + header_paths(cuda_h, EXTRA_HEADERS):
+        renames, ptds, normal, internal = scan_header(path)
+        names.update(resolve(n, renames) for n in normal)
+        names.update(internal)
+        names.update(ptds)
+    return names
 
 
 def scan_typedefs(cuda_h):
-    """{base: {'': [versions], '_ptds': [...], '_ptsz': [...]}} from cudaTypedefs.h."""
-    path = os.path.join(os.path.dirname(os.path.abspath(cuda_h)), 'cudaTypedefs.h')
+    """{base: {'': [versions], '_ptds': [...], '_ptsz': [...]}} from the *Typedefs.h headers."""
     table = {}
-    if not os.path.exists(path):
-        return table
-    with open(path, encoding='utf-8', errors='replace') as f:
-        text = strip_comments(f.read())
+    text = ''
+    for path in header_paths(cuda_h, TYPEDEF_HEADERS):
+        with open(path, encoding='utf-8', errors='replace') as f:
+            text += strip_comments(f.read()) + '\n'
     for m in PFN_RE.finditer(text):
         if not re.match(r'\s*\)', text[m.end():m.end() + 4]):
             continue
@@ -142,13 +170,20 @@ def proc_rows(cuda_h, exports):
                 older = [p for p in plain if p <= v]
                 sym = symbol_at[older[-1]] if older else base
                 rows.append((base, v, flavour, sym + flavour))
-    covered = set(table)
+    # Names without a typedef (a newer cuda.h): version 0, the highest _vN suffix wins.
+    newest = {}
     for name in sorted(exports):
         if re.search(r'_(ptds|ptsz)$', name):
             continue
-        base = re.sub(r'_v\d+$', '', name)
-        if base not in covered and name not in covered:
-            rows.append((name, 0, '', name))
+        m = re.match(r'^(.*?)(?:_v(\d+))?$', name)
+        base, n = m.group(1), int(m.group(2) or 1)
+        if base not in table and (base not in newest or n > newest[base][0]):
+            newest[base] = (n, name)
+    for base, (_, name) in sorted(newest.items()):
+        rows.append((base, 0, '', name))
+        for flavour in ('_ptds', '_ptsz'):
+            if name + flavour in exports:
+                rows.append((base, 0, flavour, name + flavour))
     return [r for r in rows if r[3] in exports]
 
 
@@ -159,7 +194,7 @@ def main(argv):
     cuda_h, defined_path, log_fn = argv[1:]
     with open(defined_path) as f:
         defined = set(line.strip() for line in f if line.strip())
-    exports, _ = exported_names(cuda_h)
+    exports = exported_names(cuda_h)
     all_symbols = exports | set(n for n in defined if n.startswith('cu'))
     stubs = sorted(exports - defined)
     rows = proc_rows(cuda_h, all_symbols)

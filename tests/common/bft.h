@@ -6,7 +6,8 @@
  * tolerant float comparison, half/bfloat16 reference conversions and fd capture (device printf).
  *
  * Cases run each in a forked child by default (the parent never initialises CUDA), so a crash,
- * hang or sticky error fails only its own case; BFT_NOFORK=1 runs them in-process (for gdb).
+ * hang or sticky error fails only its own case; BFT_NOFORK=1 runs them in-process (for gdb), and
+ * BFT_CASE_TIMEOUT (seconds, default 60) bounds each forked case.
  * The kernel directory is $BF_TEST_KERNELS, else <dir of the executable>/../kernels
  * (i.e. $(B)/tests/kernels next to $(B)/tests/emu/), else $B/tests/kernels, else build/tests/kernels. */
 #ifndef BFT_H

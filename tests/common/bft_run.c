@@ -115,7 +115,7 @@ static int run_forked(const bft_case *c, char *why, size_t whylen)
 {
     pid_t pid, w;
     int st = 0;
-    unsigned timeout = 120;
+    unsigned timeout = 60;
     const char *t = getenv("BFT_CASE_TIMEOUT");
     if (t && atoi(t) > 0) timeout = (unsigned)atoi(t);
     fflush(stdout);

@@ -339,10 +339,13 @@ static void test_sass_only(void)
               strstr(r.err, "code=compute_80"), "%s: rc %d: %s", files[i], r.rc, r.err);
         res_free(&r);
     }
+    res r = get_file("k.lto80.fatbin", 80);
+    CHECK(r.rc == CUDA_ERROR_NO_BINARY_FOR_GPU && strstr(r.err, "LTO-IR for sm_80 only"), "lto: %s", r.err);
+    res_free(&r);
     size_t n;
     uint8_t *b = load("k.sm80.cubin", &n, 0);
     if (b) {
-        res r = get(b, 0, 86);
+        r = get(b, 0, 86);
         CHECK(r.rc == CUDA_ERROR_NO_BINARY_FOR_GPU && strstr(r.err, "sm_80"), "cubin, size 0: %s", r.err);
         res_free(&r);
         r = get(b, 40, 80);

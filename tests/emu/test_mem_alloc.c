@@ -43,10 +43,10 @@ static void run_case(const char *name, void (*fn)(void))
     fn();
     if (g_case_fail) {
         g_failed++;
-        printf("FAIL %s (%d checks failed)\n", name, g_case_fail);
+        printf("FAIL  %-40s (%d checks failed)\n", name, g_case_fail);
     } else {
         g_passed++;
-        printf("PASS %s\n", name);
+        printf("PASS  %s\n", name);
     }
 }
 #define RUN(fn) run_case(#fn, fn)
@@ -245,6 +245,22 @@ static void managed(void)
     CHECK(back[1023] == 3069 && back[7] == 21, "managed contents %d %d", back[1023], back[7]);
     OK(cuMemsetD32(p, 9, 1024));
     CHECK(host[500] == 9, "host view after memset %d", host[500]);
+    /* Prefetches and advice are accepted for managed memory only. */
+    CUmemLocation dev0 = { CU_MEM_LOCATION_TYPE_DEVICE, 0 }, hostloc = { CU_MEM_LOCATION_TYPE_HOST, 0 };
+    CUmemLocation bad = { CU_MEM_LOCATION_TYPE_DEVICE, 42 };
+    OK(cuMemPrefetchAsync(p, 4096, dev0, 0, NULL));
+    OK(cuMemPrefetchAsync(p + 100, 100, hostloc, 0, NULL));
+    EXPECT(cuMemPrefetchAsync(p, 4097, dev0, 0, NULL), CUDA_ERROR_INVALID_VALUE);
+    EXPECT(cuMemPrefetchAsync(p, 4096, bad, 0, NULL), CUDA_ERROR_INVALID_DEVICE);
+    OK(cuMemAdvise(p, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0));
+    OK(cuMemAdvise(p, 64, CU_MEM_ADVISE_SET_PREFERRED_LOCATION, hostloc));
+    EXPECT(cuMemAdvise(p, 64, (CUmem_advise)77, dev0), CUDA_ERROR_INVALID_VALUE);
+    CUdeviceptr plain;
+    OK(cuMemAlloc(&plain, 4096));
+    EXPECT(cuMemPrefetchAsync(plain, 4096, dev0, 0, NULL), CUDA_ERROR_INVALID_VALUE);
+    EXPECT(cuMemAdvise(plain, 4096, CU_MEM_ADVISE_SET_READ_MOSTLY, dev0), CUDA_ERROR_INVALID_VALUE);
+    OK(cuMemFree(plain));
+    OK(cuCtxSynchronize());
     OK(cuMemFree(p));
     CHECK(free_mem() == before, "managed freed");
     OK(cuMemAllocManaged(&p, 64, CU_MEM_ATTACH_HOST));
@@ -356,6 +372,7 @@ static void concurrent_threads(void)
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* lines survive a crash or a sanitizer exit */
     setenv("BITFUSION_EMU_MEMORY_MB", "64", 1);
     CUdeviceptr p;
     if (cuMemAlloc(&p, 16) != CUDA_ERROR_NOT_INITIALIZED) {

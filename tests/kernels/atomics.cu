@@ -1,7 +1,7 @@
 // atomics.cu: every atomic kind on global memory (add/sub/min/max signed and unsigned 32/64,
-// and/or/xor 32/64, inc/dec with wrap, exch, CAS loops for float max, double add and a 16-bit
-// counter, native double/float adds, _block/_system scopes, results used and unused), shared
-// memory atomics, and a lane-0 spin lock. Host side: tests/emu/test_corpus_warp.c.
+// and/or/xor 32/64, inc/dec with wrap, exch, CAS loops for float max and double add, native
+// double/float adds, _block/_system scopes, results used and unused), shared memory atomics,
+// and a lane-0 spin lock. 16-bit CAS is in atomics_cas16.cu. Host side: tests/emu/test_corpus_warp.c.
 
 // Counters (host zeroes then seeds): ic[4], uc[10], ull[6], ll[2].
 extern "C" __global__ void atomics_int(const int *vals, int *ic, unsigned *uc, unsigned long long *ull,
@@ -57,19 +57,9 @@ __device__ double atomic_add_double_cas(double *address, double val)
     return __longlong_as_double(old);
 }
 
-__device__ void atomic_inc_u16_cas(unsigned short *p)
-{
-    unsigned short old = *p, assumed;
-    do {
-        assumed = old;
-        old = atomicCAS(p, assumed, (unsigned short)(assumed + 1));
-    } while (assumed != old);
-}
-
 // f[0]: CAS float max, f[1]: native float add; d[0]: CAS double add, d[1]: native double add,
-// d[2]: _block, d[3]: _system; c16[4]: 16-bit CAS counters; ret[i]: value returned by the
-// native double add (used), bump[0] gets atomicAdd with result used.
-extern "C" __global__ void atomics_float(const float *fv, float *f, double *d, unsigned short *c16, unsigned n)
+// d[2]: _block, d[3]: _system.
+extern "C" __global__ void atomics_float(const float *fv, float *f, double *d, unsigned n)
 {
     unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
@@ -81,7 +71,6 @@ extern "C" __global__ void atomics_float(const float *fv, float *f, double *d, u
     atomicAdd(&d[1], dx);
     atomicAdd_block(&d[2], 1.0);
     atomicAdd_system(&d[3], dx);
-    atomic_inc_u16_cas(&c16[i % 4]);
 }
 
 // Shared-memory atomics, one result row of 8 words per block.

@@ -1,7 +1,6 @@
 // calls.cu: real device calls (__noinline__): pointer arguments, struct return by value, many
-// scalar arguments of mixed types, out-parameters pointing at the caller's locals (generic
-// addresses into local memory), recursion (fibonacci), and recursion whose frames hold a
-// dynamically indexed local array. Host side: tests/emu/test_corpus_lang.c.
+// scalar arguments of mixed types, and out-parameters pointing at the caller's locals (generic
+// addresses into local memory). Recursion is in recursion.cu. Host side: tests/emu/test_corpus_lang.c.
 
 struct Pair { int a; float b; double c; };
 
@@ -50,30 +49,4 @@ extern "C" __global__ void calls_noinline(const float *coef, const int *in, floa
     io[2 * i + 1] = r;
     dout[i] = p.c;
     lo[i] = many_args(v, v + 1, v - 2, v * 3, v >> 1, v & 7, -v, 42, (long long)v << 20, x * 10.0, x, (unsigned char)v);
-}
-
-__device__ __noinline__ int fib(int n)
-{
-    return n < 2 ? n : fib(n - 1) + fib(n - 2);
-}
-
-extern "C" __global__ void fib_recursive(int *out, unsigned n, int modulo)
-{
-    unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) out[i] = fib((int)(i % (unsigned)modulo));
-}
-
-__device__ __noinline__ int depth_sum(int d, int seed)
-{
-    int buf[8];
-    for (int k = 0; k < 8; ++k) buf[k] = seed * k + d;
-    int r = buf[(seed + d) & 7];
-    if (d > 0) r += depth_sum(d - 1, seed ^ r);
-    return r;
-}
-
-extern "C" __global__ void recurse_local(const int *seeds, int *out, unsigned n)
-{
-    unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) out[i] = depth_sum((int)(i % 9), seeds[i]);
 }

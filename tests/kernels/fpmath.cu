@@ -64,7 +64,7 @@ extern "C" __global__ void convert_mix(const long long *v, long long *iout, doub
     long long s = v[i];
     unsigned long long u = (unsigned long long)s;
     iout[6 * i + 0] = (long long)(float)s;                 // s64 -> f32 -> s64 (rn then rz)
-    iout[6 * i + 1] = (long long)(double)u;                // u64 -> f64 (rn) -> s64 (may wrap: avoided by host data)
+    iout[6 * i + 1] = (long long)(double)(u >> 2);         // u64 -> f64 (rn) -> s64
     iout[6 * i + 2] = (int)(short)s + (unsigned char)s;    // sign / zero extension of narrow types
     iout[6 * i + 3] = (long long)(unsigned)(s >> 7);       // truncate to 32 then zero-extend
     iout[6 * i + 4] = __double2ll_rn((double)s * 0.001);

@@ -1,9 +1,8 @@
-// half.cu: binary16 and bfloat16 (cuda_fp16.h, cuda_bf16.h): __half arithmetic and comparisons,
-// __half2 vector ops, conversions with every rounding mode, bf16 conversions and arithmetic,
-// and atomicAdd on __half / __half2. Results are returned as raw bits.
+// half.cu: binary16 (cuda_fp16.h): __half arithmetic and comparisons, __half2 vector ops,
+// and conversions with every rounding mode. Results are returned as raw bits. bfloat16 is in
+// bf16.cu, atomicAdd on __half/__half2 in half_atomics.cu.
 // Host side: tests/emu/test_corpus_math.c (exact, against a C reference rounding).
 #include <cuda_fp16.h>
-#include <cuda_bf16.h>
 
 #define HALF_OUTS 12
 extern "C" __global__ void half_arith(const float *x, const float *y, const float *z, unsigned short *out, unsigned n)
@@ -52,32 +51,4 @@ extern "C" __global__ void half2_arith(const float2 *xy, const float2 *zw, unsig
     for (int k = 0; k < HALF2_OUTS; ++k)
         out[(size_t)i * HALF2_OUTS + k] = ((unsigned)__half_as_ushort(__high2half(r[k])) << 16) |
                                           __half_as_ushort(__low2half(r[k]));
-}
-
-#define BF16_OUTS 6
-extern "C" __global__ void bf16_convert(const float *x, const float *y, unsigned short *out, float *fout, unsigned n)
-{
-    unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    __nv_bfloat16 a = __float2bfloat16(x[i]);
-    __nv_bfloat16 b = __float2bfloat16_rz(y[i]);
-    __nv_bfloat162 p = __floats2bfloat162_rn(x[i], y[i]);
-    unsigned short *o = out + (size_t)i * BF16_OUTS;
-    o[0] = __bfloat16_as_ushort(a);
-    o[1] = __bfloat16_as_ushort(b);
-    o[2] = __bfloat16_as_ushort(__hadd(a, b));
-    o[3] = __bfloat16_as_ushort(__hmul(a, b));
-    o[4] = __bfloat16_as_ushort(__low2bfloat16(p));
-    o[5] = __bfloat16_as_ushort(__high2bfloat16(p));
-    fout[2 * i] = __bfloat162float(a);
-    fout[2 * i + 1] = __bfloat162float(b) + __low2float(p);
-}
-
-// Every thread adds 1.0 to hsum[i % 8] (__half atomic) and (1.0, 2.0) to h2sum[i % 4].
-extern "C" __global__ void half_atomics(__half *hsum, __half2 *h2sum, unsigned n)
-{
-    unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    atomicAdd(&hsum[i % 8], __float2half(1.0f));
-    atomicAdd(&h2sum[i % 4], __floats2half2_rn(1.0f, 2.0f));
 }
