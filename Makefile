@@ -35,9 +35,11 @@ TEST_BINS    := $(patsubst tests/emu/%.c,$(B)/tests/emu/%,$(TEST_SRCS))
 TEST_COMMON  := $(wildcard tests/common/*.c)
 BENCH_SRCS   := $(wildcard bench/*.c)
 BENCH_BINS   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+DEMO         := $(B)/demo/demo $(B)/demo/demo_kernels.fatbin
+BENCH_FATBINS := $(patsubst bench/%.cu,$(B)/bench/%.fatbin,$(wildcard bench/*.cu))
 
-.PHONY: all emu tests bench test install clean demo
-all: emu tests bench
+.PHONY: all emu tests bench bench-run test install clean demo
+all: emu tests bench $(DEMO)
 
 emu: $(EMU_LIB)
 
@@ -76,14 +78,29 @@ $(B)/bench/%: bench/%.c $(EMU_LIB)
 	$(CC) $(CPPFLAGS) -Itests/common $(CFLAGS) -fvisibility=default -o $@ $< \
 	  -L$(dir $(EMU_LIB)) -Wl,-rpath,'$$ORIGIN/../lib/bitfusion/emu' -l:libcuda.so.1 $(LDFLAGS) -lm
 
+$(B)/bench/%.fatbin: bench/%.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -fatbin $< -o $@
+
 tests: $(TEST_FATBINS) $(TEST_BINS)
-bench: $(BENCH_BINS) $(TEST_FATBINS)
+bench: $(BENCH_BINS) $(BENCH_FATBINS)
+
+# Figures for bench/RESULTS.md and the README.
+bench-run: bench
+	$(B)/bench/bench_emu
 
 test: all
 	@B=$(B) tests/run.sh
 
-demo: all
-	@B=$(B) tests/demo.sh
+$(B)/demo/demo: tests/demo/demo.c $(EMU_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fvisibility=default -o $@ $< -L$(dir $(EMU_LIB)) -l:libcuda.so.1 $(LDFLAGS) -lm
+$(B)/demo/demo_kernels.fatbin: tests/demo/demo_kernels.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -fatbin $< -o $@
+
+demo: $(DEMO)
+	@B=$(B) tests/demo/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/bitfusion/emu

@@ -538,6 +538,10 @@ static CUresult collect_cubin(fb_ctx *c, const uint8_t *p)
     size_t n = c->size;
     if (n != FB_UNKNOWN && n < 64)
         return fb_fail(c, CUDA_ERROR_INVALID_IMAGE, "ELF image truncated: %zu bytes, its header needs 64", n);
+    /* a CUDA cubin is a 64-bit little-endian ELF for machine EM_CUDA (190) */
+    if (p[4] != 2 || p[5] != 1 || rd16(p + 18) != 190)
+        return fb_fail(c, CUDA_ERROR_INVALID_IMAGE, "ELF image is not a CUDA cubin (class %u, data %u, machine %u)",
+                       p[4], p[5], rd16(p + 18));
     if (n == FB_UNKNOWN)
         n = elf_extent(p);
     note_arch(c->sass, &c->nsass, elf_sm(p) * 4 + 2);

@@ -807,3 +807,14 @@ int ptx_decode_insn(ptx_module *m, ptx_func *f, const char *opcode, ptx_insn *in
     }
     return derr(&d, "unsupported instruction '%s'", opcode);
 }
+
+/* Is the opcode's base instruction one the decoder knows? (checked before operands are read,
+ * so an unsupported instruction is named even when its operand syntax is unfamiliar) */
+int ptx_decode_known(const char *opcode)
+{
+    size_t n = strcspn(opcode, ".");
+    for (size_t i = 0; i < sizeof k_decoders / sizeof k_decoders[0]; i++)
+        if (strlen(k_decoders[i].base) == n && !strncmp(opcode, k_decoders[i].base, n))
+            return 1;
+    return 0;
+}

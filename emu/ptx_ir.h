@@ -254,6 +254,7 @@ uint16_t ptx_f2bf(double d, int rmode);
 
 /* decode entry point (ptx_decode.c) */
 struct ptx_raw_insn;
+int ptx_decode_known(const char *opcode);
 int ptx_decode_insn(ptx_module *m, ptx_func *f, const char *opcode, ptx_insn *in, char *err, size_t errlen);
 
 /* printf (ptx_printf.c) */

@@ -375,24 +375,21 @@ void op_bfe(ptx_warp *w, const ptx_insn *in, uint32_t mask)
     int bits = ptx_type_size(in->type) * 8, sg = ptx_type_is_signed(in->type);
     src_t A = SRC(1), B = SRC(2), C = SRC(3);
     uint64_t *D = DST(0);
+    uint64_t wm = bits == 64 ? ~0ull : ((1ull << bits) - 1);
     LANES(mask, {
-        uint64_t a = S(A, l);
+        /* extend the source to 64 bits so bits past its msb read as its sign (or zero) */
+        uint64_t a = S(A, l) & wm;
+        if (sg && bits < 64 && ((a >> (bits - 1)) & 1)) a |= ~wm;
         uint32_t pos = (uint32_t)S(B, l) & 0xff, len = (uint32_t)S(C, l) & 0xff;
-        uint64_t r;
-        if (len == 0) {
-            r = 0;
-        } else {
-            uint64_t sh = pos >= (uint32_t)bits ? 0 : a >> pos;
-            if (pos >= (uint32_t)bits && sg) sh = ((a >> (bits - 1)) & 1) ? ~0ull : 0;
+        uint64_t r = 0;
+        if (len) {
             if (len > (uint32_t)bits) len = (uint32_t)bits;
+            uint64_t sh = pos >= 64 ? (sg && (a >> 63) ? ~0ull : 0) : a >> pos;
             uint64_t lm = len >= 64 ? ~0ull : ((1ull << len) - 1);
             r = sh & lm;
-            if (sg) {
-                uint32_t sbit = pos + len - 1 >= (uint32_t)bits ? (uint32_t)bits - 1 : pos + len - 1;
-                if ((a >> sbit) & 1) r |= ~lm;
-            }
+            if (sg && ((r >> (len - 1)) & 1)) r |= ~lm;
         }
-        D[l] = bits == 64 ? r : (r & 0xffffffffu);
+        D[l] = r & wm;
     });
 }
 

@@ -31,45 +31,56 @@ void op_shfl(ptx_warp *w, const ptx_insn *in, uint32_t mask)
     });
 }
 
+/* Each lane's member mask may differ (e.g. two 16-lane tiles in one warp): lane l's result is
+ * over the executing lanes of its own member mask. */
+
 /* op0 d, op1 a (pred, maybe negated), op2 membermask */
 void op_vote(ptx_warp *w, const ptx_insn *in, uint32_t mask)
 {
-    src_t A = SRC(1);
+    src_t A = SRC(1), M = SRC(2);
     int neg = in->op[1].neg;
     uint32_t t = 0;
     LANES(mask, { t |= (uint32_t)((S(A, l) != 0) ^ neg) << l; });
     uint64_t *D = DST(0);
-    uint64_t r;
-    switch (in->sub) {
-    case VOTE_ALL: r = t == mask; break;
-    case VOTE_ANY: r = t != 0; break;
-    case VOTE_UNI: r = t == 0 || t == mask; break;
-    default: r = t; break;
-    }
-    LANES(mask, { D[l] = r; });
+    int mode = in->sub;
+    LANES(mask, {
+        uint32_t part = mask & (uint32_t)S(M, l), tp = t & part;
+        uint64_t r;
+        switch (mode) {
+        case VOTE_ALL: r = tp == part; break;
+        case VOTE_ANY: r = tp != 0; break;
+        case VOTE_UNI: r = tp == 0 || tp == part; break;
+        default: r = tp; break;
+        }
+        D[l] = r;
+    });
 }
 
 /* op0 d, op1 p, op2 a, op3 membermask */
 void op_match(ptx_warp *w, const ptx_insn *in, uint32_t mask)
 {
-    src_t A = SRC(2);
+    src_t A = SRC(2), M = SRC(3);
     uint64_t *D = DST(0), *P = DST(1);
     uint64_t wm = ptx_type_size(in->type) == 8 ? ~0ull : 0xffffffffull;
-    if (in->sub == 0) {
-        LANES(mask, {
-            uint64_t v = S(A, l) & wm;
-            uint32_t m = 0;
-            LANES(mask, { if ((S(A, l) & wm) == v) m |= 1u << l; });
-            D[l] = m;
+    uint64_t v[PTX_WARP];
+    for (int l = 0; l < PTX_WARP; l++)
+        v[l] = S(A, l) & wm;
+    int all = in->sub;
+    LANES(mask, {
+        uint32_t part = mask & (uint32_t)S(M, l), same = 0;
+        for (uint32_t m = part; m; m &= m - 1) {
+            int k = __builtin_ctz(m);
+            if (v[k] == v[l]) same |= 1u << k;
+        }
+        if (all) {
+            int ok = same == part;
+            D[l] = ok ? part : 0;
+            P[l] = (uint64_t)ok;
+        } else {
+            D[l] = same;
             P[l] = 0;
-        });
-        return;
-    }
-    int first = __builtin_ctz(mask);
-    uint64_t v0 = S(A, first) & wm;
-    int same = 1;
-    LANES(mask, { if ((S(A, l) & wm) != v0) same = 0; });
-    LANES(mask, { D[l] = same ? mask : 0; P[l] = (uint64_t)same; });
+        }
+    });
 }
 
 void op_activemask(ptx_warp *w, const ptx_insn *in, uint32_t mask)
@@ -80,32 +91,39 @@ void op_activemask(ptx_warp *w, const ptx_insn *in, uint32_t mask)
 
 void op_redux(ptx_warp *w, const ptx_insn *in, uint32_t mask)
 {
-    src_t A = SRC(1);
+    src_t A = SRC(1), M = SRC(2);
     uint64_t *D = DST(0);
-    int sg = ptx_type_is_signed(in->type);
-    uint32_t acc = 0;
-    int first = 1;
+    int sg = ptx_type_is_signed(in->type), op = in->sub;
+    uint32_t v[PTX_WARP];
+    for (int l = 0; l < PTX_WARP; l++)
+        v[l] = (uint32_t)S(A, l);
     LANES(mask, {
-        uint32_t v = (uint32_t)S(A, l);
-        if (first) { acc = v; first = 0; continue; }
-        switch (in->sub) {
-        case AOP_ADD: acc += v; break;
-        case AOP_MIN: acc = sg ? ((int32_t)v < (int32_t)acc ? v : acc) : (v < acc ? v : acc); break;
-        case AOP_MAX: acc = sg ? ((int32_t)v > (int32_t)acc ? v : acc) : (v > acc ? v : acc); break;
-        case AOP_AND: acc &= v; break;
-        case AOP_OR: acc |= v; break;
-        default: acc ^= v; break;
+        uint32_t part = mask & (uint32_t)S(M, l);
+        uint32_t acc = v[part ? __builtin_ctz(part) : l];
+        for (uint32_t m = part & (part - 1); m; m &= m - 1) {
+            uint32_t x = v[__builtin_ctz(m)];
+            switch (op) {
+            case AOP_ADD: acc += x; break;
+            case AOP_MIN: acc = sg ? ((int32_t)x < (int32_t)acc ? x : acc) : (x < acc ? x : acc); break;
+            case AOP_MAX: acc = sg ? ((int32_t)x > (int32_t)acc ? x : acc) : (x > acc ? x : acc); break;
+            case AOP_AND: acc &= x; break;
+            case AOP_OR: acc |= x; break;
+            default: acc ^= x; break;
+            }
         }
+        D[l] = acc;
     });
-    LANES(mask, { D[l] = acc; });
 }
 
 /* op0 d (leader lane), op1 p (is leader), op2 membermask */
 void op_elect(ptx_warp *w, const ptx_insn *in, uint32_t mask)
 {
     src_t M = SRC(2);
-    uint32_t mm = (uint32_t)S(M, __builtin_ctz(mask)) & mask;
-    int leader = mm ? __builtin_ctz(mm) : -1;
     uint64_t *D = DST(0), *P = DST(1);
-    LANES(mask, { D[l] = (uint64_t)(uint32_t)leader; P[l] = l == leader; });
+    LANES(mask, {
+        uint32_t mm = (uint32_t)S(M, l) & mask;
+        int leader = mm ? __builtin_ctz(mm) : -1;
+        D[l] = (uint64_t)(uint32_t)leader;
+        P[l] = l == leader;
+    });
 }

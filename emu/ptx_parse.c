@@ -160,7 +160,7 @@ static int parse_int_const(parser *ps, int64_t *out)
         perr(ps, t->line, "expected an integer, got '%.*s'", (int)t->len, t->s);
         return -1;
     }
-    *out = neg ? -(int64_t)v : (int64_t)v;
+    *out = (int64_t)(neg ? 0 - v : v);
     return 0;
 }
 
@@ -274,7 +274,7 @@ static int parse_init_scalar(parser *ps, int type, uint8_t *dst)
         return 0;
     }
     if (neg)
-        v = (uint64_t)(-(int64_t)v);
+        v = 0 - v;
     memcpy(dst, &v, (size_t)sz);   /* little endian */
     return 0;
 }
@@ -683,7 +683,7 @@ static int parse_imm(parser *ps, ptx_opnd *o)
     if (neg) {
         if (isf == 1) v ^= 0x80000000u;
         else if (isf == 2) v ^= 0x8000000000000000ull;
-        else v = (uint64_t)(-(int64_t)v);
+        else v = 0 - v;
     }
     o->imm = v;
     return 0;
@@ -919,6 +919,10 @@ static int parse_instruction(parser *ps)
     }
     memcpy(opcode, op->s, op->len);
     opcode[op->len] = 0;
+    if (!ptx_decode_known(opcode)) {
+        perr(ps, op->line, "unsupported instruction '%s'", opcode);
+        return -1;
+    }
     if (!strncmp(opcode, "call", 4) && (opcode[4] == 0 || opcode[4] == '.')) {
         if (parse_call_operands(ps, in) < 0)
             return -1;

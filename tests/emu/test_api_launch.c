@@ -455,6 +455,17 @@ static void case_occupancy(void)
     CHECK_RC(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(&blocks, f, 128, 0, 8), CUDA_ERROR_INVALID_VALUE);
 }
 
+/* Work queued behind a fault: callbacks see the error, host functions are skipped. */
+static volatile int g_gate, g_hostfn_ran;
+static CUresult g_cb_status = CUDA_SUCCESS;
+static void wait_gate(void *unused)
+{
+    while (!g_gate)
+        usleep(1000);
+}
+static void hostfn_mark(void *unused) { g_hostfn_ran = 1; }
+static void CUDA_CB cb_status(CUstream s, CUresult status, void *unused) { g_cb_status = status; }
+
 /* A fault makes the context unusable; other contexts carry on. */
 static void case_sticky_fault(void)
 {
@@ -464,8 +475,15 @@ static void case_sticky_fault(void)
     CHECK_RC(cuModuleLoadData(&m, k_ptx), CUDA_SUCCESS);
     CUdeviceptr bad = 0x10;
     void *params[] = { &bad };
+    g_gate = 0;
+    CHECK_RC(cuLaunchHostFunc(NULL, wait_gate, NULL), CUDA_SUCCESS);
     CHECK_RC(cuLaunchKernel(func(m, "poke"), 1, 1, 1, 32, 1, 1, 0, NULL, params, NULL), CUDA_SUCCESS);
+    CHECK_RC(cuStreamAddCallback(NULL, cb_status, NULL, 0), CUDA_SUCCESS);
+    CHECK_RC(cuLaunchHostFunc(NULL, hostfn_mark, NULL), CUDA_SUCCESS);
+    g_gate = 1;
     CHECK_RC(cuCtxSynchronize(), CUDA_ERROR_ILLEGAL_ADDRESS);
+    CHECK(g_cb_status == CUDA_ERROR_ILLEGAL_ADDRESS);
+    CHECK(g_hostfn_ran == 0);
     CHECK_RC(cuCtxSynchronize(), CUDA_ERROR_ILLEGAL_ADDRESS);
     CUdeviceptr d;
     CHECK_RC(cuMemAlloc(&d, 16), CUDA_ERROR_ILLEGAL_ADDRESS);

@@ -348,7 +348,7 @@ BFT_CASE(int_bits)
         o[6] = (uint32_t)bz ^ (uint32_t)(bz >> 32);
         o[7] = z ? (uint32_t)__builtin_ctzll(z) + 1 : 0;
         o[8] = ref_prmt(x, y, y & 0x7777);
-        o[9] = ref_prmt(x, y, y >> 16);
+        o[9] = ref_prmt(x, y, (y >> 16) & 0x7777);   /* __byte_perm uses 3 selector bits: nvcc masks */
         o[10] = fshl(x, y, (s + len) & 31);
         o[11] = (uint32_t)((((uint64_t)y << 32) | x) >> ((s + len) & 31));
         o[12] = fshl(x, y, s + 2 * len > 32 ? 32 : s + 2 * len);
@@ -387,7 +387,7 @@ BFT_CASE(int_bits)
     bft_download(got, dout, (size_t)n * BITS_OUTS * 4);
     for (int k = 0; k < BITS_OUTS; k++) {
         static const char *names[BITS_OUTS] = { "popc", "clz", "brev", "ffs", "popcll", "clzll", "brevll", "ffsll",
-                                                "byte_perm", "byte_perm(sign)", "funnelshift_l", "funnelshift_r",
+                                                "byte_perm", "byte_perm(hi)", "funnelshift_l", "funnelshift_r",
                                                 "funnelshift_lc", "bfe", "bfe.s", "bfi", "rotl", "mulhi", "umulhi",
                                                 "umul64hi", "mul24", "usad", "sad", "mul64hi+popc" };
         size_t bad = 0;
