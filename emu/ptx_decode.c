@@ -495,6 +495,8 @@ static int d_ldst(dec *d)
     }
     if (t == T_B128 && !d->vec) return derr(d, "128-bit scalar access is not supported in '%s'", d->full);
     in->fn = is_st ? op_st : op_ld;
+    if (!is_st && !d->vec && in->space == SP_PARAM_KERNEL && in->op[ai].reg < 0 && ptx_type_size(t) <= 8)
+        in->fn = op_ld_kparam;
     if (!d->vec && in->space == SP_GLOBAL && in->op[ai].symk == SYMK_NONE) {
         int sz = ptx_type_size(t);
         if (!is_st && sz == 4 && t != T_S32) in->fn = op_ld_global_u32;

@@ -251,8 +251,15 @@ static int push_frame(ptx_warp *w, const ptx_func *fn, uint32_t members, uint32_
     }
     for (int i = 0; i < fn->nsregs; i++) {
         uint64_t *r = regs + (size_t)fn->sregs[i].reg * PTX_WARP;
-        for (int l = 0; l < PTX_WARP; l++)
-            r[l] = sreg_value(w, fn->sregs[i].sreg, l);
+        int sr = fn->sregs[i].sreg;
+        if (sr <= SR_TID_Z || sr == SR_LANEID || (sr >= SR_LANEMASK_EQ && sr <= SR_LANEMASK_GE)) {
+            for (int l = 0; l < PTX_WARP; l++)
+                r[l] = sreg_value(w, sr, l);
+        } else {
+            uint64_t v = sreg_value(w, sr, 0);
+            for (int l = 0; l < PTX_WARP; l++)
+                r[l] = v;
+        }
     }
     return 0;
 }
@@ -542,7 +549,7 @@ static int run_warp_counted(ptx_warp *w, long budget, uint64_t *lanes)
             uint32_t em = in->guard >= 0 ? guard_mask(w, in, gmask) : gmask;
             budget--;
             w->issued++;
-            *lanes += (uint64_t)__builtin_popcount(em);
+            *lanes += em == 0xffffffffu ? 32u : (uint64_t)__builtin_popcount(em);
             if (in->ctl == CTL_NONE) {
                 if (em)
                     in->fn(w, in, em);
@@ -701,6 +708,7 @@ static void run_block(ptx_grid *g, unsigned long long bidx, worker_buf *wb, int 
     memset(wb->regs, 0, nregs * sizeof(uint64_t) * (size_t)b.nwarps);
     b.smem = wb->smem;
     b.warps = wb->warps;
+    unsigned tx = 0, ty = 0, tz = 0;   /* thread index, counted up without divisions */
     for (int i = 0; i < b.nwarps; i++) {
         ptx_warp *w = &b.warps[i];
         memset(w, 0, sizeof *w);
@@ -714,9 +722,13 @@ static void run_block(ptx_grid *g, unsigned long long bidx, worker_buf *wb, int 
             uint32_t t = (uint32_t)i * PTX_WARP + (uint32_t)ln;
             if (t < b.nthreads) {
                 w->valid |= 1u << ln;
-                w->tid[ln][0] = t % l->block[0];
-                w->tid[ln][1] = (t / l->block[0]) % l->block[1];
-                w->tid[ln][2] = t / (l->block[0] * l->block[1]);
+                w->tid[ln][0] = tx;
+                w->tid[ln][1] = ty;
+                w->tid[ln][2] = tz;
+                if (++tx == l->block[0]) {
+                    tx = 0;
+                    if (++ty == l->block[1]) { ty = 0; tz++; }
+                }
             }
         }
         w->exited = ~w->valid;
@@ -787,6 +799,27 @@ int ptx_pool_threads(void)
 
 static __thread worker_buf t_buf;
 static __thread int t_worker_id;
+static pthread_key_t g_buf_key;
+static pthread_once_t g_buf_once = PTHREAD_ONCE_INIT;
+
+static void worker_buf_free(worker_buf *wb)
+{
+    free(wb->warps); free(wb->smem); free(wb->local); free(wb->regs);
+    memset(wb, 0, sizeof *wb);
+}
+
+/* A host thread that ran blocks (a stream worker, an application thread) frees its block
+ * buffers when it exits. */
+static void buf_key_destroy(void *p) { worker_buf_free(p); }
+static void buf_key_create(void) { pthread_key_create(&g_buf_key, buf_key_destroy); }
+
+static worker_buf *thread_buf(void)
+{
+    pthread_once(&g_buf_once, buf_key_create);
+    if (!pthread_getspecific(g_buf_key))
+        pthread_setspecific(g_buf_key, &t_buf);
+    return &t_buf;
+}
 
 static pool_job *claim_block(unsigned long long *bidx)
 {
@@ -824,7 +857,7 @@ static void *pool_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&g_pool.lock);
-        run_block(j->g, bidx, &t_buf, t_worker_id);
+        run_block(j->g, bidx, thread_buf(), t_worker_id);
         pthread_mutex_lock(&g_pool.lock);
         finish_block(j);
     }
@@ -863,7 +896,7 @@ static void run_pooled(ptx_grid *g)
         if (g->next_block < g->nblocks && !g->abort) {
             bidx = g->next_block++;
             pthread_mutex_unlock(&g_pool.lock);
-            run_block(g, bidx, &t_buf, 0);
+            run_block(g, bidx, thread_buf(), 0);
             pthread_mutex_lock(&g_pool.lock);
             finish_block(&job);
             continue;
@@ -885,7 +918,7 @@ static void *coop_main(void *p)
     coop_arg *a = p;
     worker_buf wb = { 0 };
     run_block(a->g, a->bidx, &wb, (int)a->bidx);
-    free(wb.warps); free(wb.smem); free(wb.local); free(wb.regs);
+    worker_buf_free(&wb);
     return NULL;
 }
 

@@ -101,6 +101,7 @@ enum { HOP_ADD = 1, HOP_SUB, HOP_MUL, HOP_FMA, HOP_MIN, HOP_MAX, HOP_NEG, HOP_AB
 /* memory (ptx_ops_mem.c) */
 void op_ld(ptx_warp *, const ptx_insn *, uint32_t);       /* space, type, aux = vector width */
 void op_st(ptx_warp *, const ptx_insn *, uint32_t);
+void op_ld_kparam(ptx_warp *, const ptx_insn *, uint32_t);
 void op_ld_global_u32(ptx_warp *, const ptx_insn *, uint32_t);
 void op_ld_global_u64(ptx_warp *, const ptx_insn *, uint32_t);
 void op_st_global_u32(ptx_warp *, const ptx_insn *, uint32_t);

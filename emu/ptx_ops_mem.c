@@ -77,6 +77,21 @@ void op_st(ptx_warp *w, const ptx_insn *in, uint32_t mask)
     });
 }
 
+/* ld.param of a kernel parameter by name: the same value for every lane. */
+void op_ld_kparam(ptx_warp *w, const ptx_insn *in, uint32_t mask)
+{
+    uint32_t esz = (uint32_t)ptx_type_size(in->type);
+    int first = __builtin_ctz(mask);
+    const uint8_t *p = access_ptr(w, in, &in->op[1], first, esz, 0);
+    if (!p)
+        return;
+    uint64_t v = 0;
+    memcpy(&v, p, esz > 8 ? 8 : esz);
+    v = extend_load(in->type, v);
+    uint64_t *D = DST(0);
+    LANES(mask, { D[l] = v; });
+}
+
 /* Fast paths for the most common accesses: global, register + offset, scalar. */
 #define FAST_GLOBAL(SZ, body_hit) \
     const ptx_opnd *ao = &in->op[ADDR_OP]; \
