@@ -102,6 +102,9 @@ $(B)/demo/demo_kernels.fatbin: tests/demo/demo_kernels.cu
 demo: $(DEMO)
 	@B=$(B) tests/demo/demo.sh
 
+# Components add their rules in their own fragment (shim/shim.mk, server/server.mk, ...).
+-include $(sort $(wildcard */*.mk))
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib/bitfusion/emu
 	install -m 0755 $(EMU_LIB) $(DESTDIR)$(PREFIX)/lib/bitfusion/emu/libcuda.so.1
