@@ -195,3 +195,20 @@ fuzz-fatbin-run: $(FATBIN_FUZZ) $(FATBIN_FIXTURES)
 	cp $(filter-out $(FATBIN_FIX)/big.% $(FATBIN_FIX)/exe $(FATBIN_FIX)/rdc,$(FATBIN_FIXTURES)) $(B)/fuzz/seeds_fatbin/
 	$(FATBIN_FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -rss_limit_mb=4096 \
 	  $(B)/fuzz/corpus_fatbin $(B)/fuzz/seeds_fatbin
+
+# `make fuzz-ptx` builds the libFuzzer target for the PTX parser; `make fuzz-ptx-run` runs it for
+# FUZZ_SECONDS seeded with the PTX of the test kernels.
+PTX_FUZZ := $(B)/fuzz/fuzz_ptx
+PTX_FUZZ_SRCS := emu/ptx_parse.c emu/ptx_lex.c emu/ptx_decode.c emu/ptx_exec.c emu/ptx_ops_int.c \
+                 emu/ptx_ops_float.c emu/ptx_ops_mem.c emu/ptx_ops_warp.c emu/ptx_printf.c
+.PHONY: fuzz-ptx fuzz-ptx-run
+fuzz-ptx: $(PTX_FUZZ)
+$(PTX_FUZZ): tests/fuzz/fuzz_ptx.c $(PTX_FUZZ_SRCS) $(wildcard emu/ptx*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_ptx.c $(PTX_FUZZ_SRCS) -lm -lpthread
+fuzz-ptx-run: $(PTX_FUZZ)
+	@mkdir -p $(B)/fuzz/corpus_ptx $(B)/fuzz/seeds_ptx
+	for f in $(TEST_KERNELS); do $(NVCC) -ptx $$f -o $(B)/fuzz/seeds_ptx/$$(basename $$f .cu).ptx; done
+	$(PTX_FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+	  $(B)/fuzz/corpus_ptx $(B)/fuzz/seeds_ptx

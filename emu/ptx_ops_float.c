@@ -1,7 +1,9 @@
 /* ptx_ops_float.c: f32/f64 arithmetic and math, f16/bf16 arithmetic, every cvt, and the
  * half-precision conversions. Rounding modifiers other than .rn switch the host rounding mode
  * around the lane loop; .ftz flushes f32 subnormal inputs and results; .sat clamps to [0,1]. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("rounding-math")
+#endif
 #include "ptx_ops.h"
 #include <fenv.h>
 #include <float.h>

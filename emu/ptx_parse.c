@@ -1188,6 +1188,13 @@ static int parse_perf_directives(parser *ps, ptx_func *f)
     }
 }
 
+static void free_params(ptx_param *p, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(p[i].name);
+    free(p);
+}
+
 static int parse_function(parser *ps, int is_entry, int is_extern)
 {
     ptx_func *f = NULL;
@@ -1195,12 +1202,15 @@ static int parse_function(parser *ps, int is_entry, int is_extern)
     int nrets = 0;
     uint32_t off = 0;
     if (!is_entry && tok_punct(peek(ps), '(')) {
-        if (parse_param_list(ps, &rets, &nrets, &off, 0) < 0)
+        if (parse_param_list(ps, &rets, &nrets, &off, 0) < 0) {
+            free_params(rets, nrets);
             return -1;
+        }
     }
     ptx_tok *name = next(ps);
     if (name->kind != TK_WORD) {
         perr(ps, name->line, "expected a function name");
+        free_params(rets, nrets);
         return -1;
     }
     int64_t v;
@@ -1208,12 +1218,13 @@ static int parse_function(parser *ps, int is_entry, int is_extern)
         f = ps->m->funcs[NK_VAL(v)];
         if (f->code) {
             perr(ps, name->line, "function '%s' defined twice", f->name);
+            free_params(rets, nrets);
             return -1;
         }
-        for (int i = 0; i < f->nparams; i++) free(f->params[i].name);
-        for (int i = 0; i < f->nrets; i++) free(f->rets[i].name);
-        free(f->params);
-        free(f->rets);
+        free_params(f->params, f->nparams);
+        free_params(f->rets, f->nrets);
+        f->params = f->rets = NULL;
+        f->nparams = f->nrets = 0;
     } else {
         f = new_func(ps, name);
     }

@@ -1,0 +1,42 @@
+/* bf_conn.h: an authenticated byte stream between the client library and a bitfusiond worker:
+ * TLS 1.3 with certificates from the cluster CA on both sides (proto/tls.c). One thread may read
+ * while another writes (the implementation serialises its TLS calls internally and never holds
+ * its lock while waiting for the network). */
+#ifndef BF_CONN_H
+#define BF_CONN_H
+#include <stddef.h>
+
+typedef struct bf_conn bf_conn;
+
+typedef struct bf_tls_files {
+    const char *ca;          /* cluster CA certificate (PEM) */
+    const char *cert;        /* own certificate (PEM) */
+    const char *key;         /* own private key (PEM) */
+} bf_tls_files;
+
+/* Writes/reads exactly n bytes. 0 on success, -1 on error or end of stream (err set when given). */
+int bf_conn_write_all(bf_conn *c, const void *buf, size_t n);
+int bf_conn_read_all(bf_conn *c, void *buf, size_t n);
+/* Shuts the stream down (wakes a blocked reader) and frees it. */
+void bf_conn_close(bf_conn *c);
+/* The peer certificate's common name ("" for plain test connections). */
+const char *bf_conn_peer_name(const bf_conn *c);
+/* Last error on this connection, one line. */
+const char *bf_conn_error(const bf_conn *c);
+
+/* Client: TCP connect to host:port within timeout_ms, TLS 1.3 handshake, verify the server's
+ * certificate against the CA. NULL with a one-line message in err on failure. */
+bf_conn *bf_tls_connect(const char *host, int port, const bf_tls_files *files, int timeout_ms,
+                        char *err, size_t errlen);
+
+/* Server: a TLS context that requires and verifies client certificates. */
+typedef struct bf_tls_server bf_tls_server;
+bf_tls_server *bf_tls_server_new(const bf_tls_files *files, char *err, size_t errlen);
+void bf_tls_server_free(bf_tls_server *s);
+/* Handshake on an accepted socket (takes ownership of fd). NULL + one-line err when the client
+ * is refused (no certificate, another CA, expired, not TLS 1.3, timeout). */
+bf_conn *bf_tls_accept(bf_tls_server *s, int fd, int timeout_ms, char *err, size_t errlen);
+
+/* Plain stream over an fd: ONLY for unit tests over socketpair(2); never on a network address. */
+bf_conn *bf_conn_plain_for_tests(int fd);
+#endif
