@@ -380,28 +380,28 @@ static uint64_t float_to_int(int dt, double x, uint32_t mods)
     return (uint64_t)x;
 }
 
+/* Integer conversions; a signed result is left sign-extended in the 64-bit slot, so a sub-word
+ * destination (cvt.s8 into a .b16 register) reads back sign-extended, as PTX specifies. */
 static uint64_t int_to_int(int dt, int st, uint64_t v, int sat)
 {
     int dbits = ptx_type_size(dt) * 8;
     uint64_t wm = dbits == 64 ? ~0ull : ((1ull << dbits) - 1);
-    int ssg = ptx_type_is_signed(st);
+    int ssg = ptx_type_is_signed(st), dsg = ptx_type_is_signed(dt);
     if (!sat) {
         uint64_t x = ssg ? (uint64_t)read_sint(st, v) : read_uint(st, v);
-        if (ptx_type_is_signed(dt) && dbits < 64) x = (uint64_t)read_sint(dt, x);
-        return x & wm;
+        return dsg ? (uint64_t)read_sint(dt, x) : x & wm;
     }
     if (ssg) {
         int64_t x = read_sint(st, v);
-        if (ptx_type_is_signed(dt)) {
+        if (dsg) {
             int64_t lo = dbits == 64 ? INT64_MIN : -(1ll << (dbits - 1)), hi = dbits == 64 ? INT64_MAX : (1ll << (dbits - 1)) - 1;
-            x = x < lo ? lo : x > hi ? hi : x;
-            return (uint64_t)x & wm;
+            return (uint64_t)(x < lo ? lo : x > hi ? hi : x);
         }
         if (x < 0) return 0;
         return (uint64_t)x > wm ? wm : (uint64_t)x;
     }
     uint64_t x = read_uint(st, v);
-    uint64_t hi = ptx_type_is_signed(dt) ? (wm >> 1) : wm;
+    uint64_t hi = dsg ? (wm >> 1) : wm;
     return x > hi ? hi : x;
 }
 
