@@ -1,12 +1,13 @@
-/* module.c: modules, functions, libraries, kernels and the linker. An image (PTX text, fatbin,
- * fatbin wrapper, cubin, or the linker's own multi-part output) becomes one or more PTX texts
+/* module.c: modules, functions, libraries and kernels. An image (PTX text, fatbin, fatbin
+ * wrapper, cubin, or the linker's own multi-part output, see link.c) becomes one or more PTX texts
  * (fatbin.c), each parsed by the interpreter; a module owns the parsed parts, the device storage
  * of their globals and a function handle per kernel. Libraries are context-independent: they keep
- * the validated PTX and load a module into each context on first use. The linker parses each
- * input separately and emits a "cubin" of our own format (magic + PTX texts). Also owns
- * cuFuncGet/SetAttribute & co and the JIT option/log handling. */
+ * the validated PTX and load a module into each context on first use. Also owns
+ * cuFuncGet/SetAttribute & co and the JIT option/log handling shared with the linker (declared in
+ * module_internal.h). The linker (cuLink*) and its output format live in link.c. */
 #include "emu.h"
 #include "fatbin.h"
+#include "module_internal.h"
 #include "ptx.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,20 +15,9 @@
 
 #define LIBRARY_MAGIC 0x4c696272u
 #define KERNEL_MAGIC  0x4b65726eu
-#define LINK_MAGIC    0x4c696e6bu
-#define BLOB_MAGIC    "BFEMUPTX"       /* the linker's output: see blob_build */
-#define BLOB_VERSION  1u
-#define BLOB_MAX_PARTS 4096u
 
 /* ---- PTX parts of an image ---------------------------------------------------------------- */
-typedef struct ptx_parts {
-    int n;
-    char **text;
-    size_t *len;
-    int from_fatbin;         /* arrays came from emu_image_get_all_ptx */
-} ptx_parts;
-
-static void parts_free(ptx_parts *p)
+void emu_parts_free(ptx_parts *p)
 {
     if (p->from_fatbin) {
         emu_image_free_all_ptx(p->text, p->len, p->n);
@@ -40,7 +30,7 @@ static void parts_free(ptx_parts *p)
     memset(p, 0, sizeof *p);
 }
 
-static int parts_append(ptx_parts *p, const char *text, size_t len)
+int emu_parts_append(ptx_parts *p, const char *text, size_t len)
 {
     char **t = realloc(p->text, (size_t)(p->n + 1) * sizeof *t);
     if (t)
@@ -60,82 +50,14 @@ static int parts_append(ptx_parts *p, const char *text, size_t len)
     return 0;
 }
 
-/* ---- the linker's output format ----------------------------------------------------------- *
- * "BFEMUPTX", u32 version, u32 part count, then per part: u64 length, the text, a NUL, zero
- * padding to 8 bytes. */
-static size_t pad8(size_t v) { return (v + 7) & ~(size_t)7; }
-
-static int blob_is(const void *image)
-{
-    const char *p = image;
-    for (int i = 0; i < 8; i++)
-        if (p[i] != BLOB_MAGIC[i])
-            return 0;
-    return 1;
-}
-
-static CUresult blob_build(const ptx_parts *p, char **out, size_t *out_size)
-{
-    size_t size = 16;
-    for (int i = 0; i < p->n; i++)
-        size += 8 + pad8(p->len[i] + 1);
-    char *b = calloc(1, size);
-    if (!b)
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    memcpy(b, BLOB_MAGIC, 8);
-    uint32_t hdr[2] = { BLOB_VERSION, (uint32_t)p->n };
-    memcpy(b + 8, hdr, sizeof hdr);
-    size_t off = 16;
-    for (int i = 0; i < p->n; i++) {
-        uint64_t len = p->len[i];
-        memcpy(b + off, &len, 8);
-        memcpy(b + off + 8, p->text[i], p->len[i]);
-        off += 8 + pad8(p->len[i] + 1);
-    }
-    *out = b;
-    *out_size = size;
-    return CUDA_SUCCESS;
-}
-
-/* size 0: unknown, the headers are trusted within sane limits. */
-static CUresult blob_parse(const char *b, size_t size, ptx_parts *out, char *err, size_t errlen)
-{
-    uint32_t hdr[2];
-    memcpy(hdr, b + 8, sizeof hdr);
-    if (hdr[0] != BLOB_VERSION || hdr[1] == 0 || hdr[1] > BLOB_MAX_PARTS || (size && size < 16)) {
-        snprintf(err, errlen, "linked image has a bad header (version %u, %u parts)", hdr[0], hdr[1]);
-        return CUDA_ERROR_INVALID_IMAGE;
-    }
-    memset(out, 0, sizeof *out);
-    size_t off = 16;
-    for (uint32_t i = 0; i < hdr[1]; i++) {
-        uint64_t len;
-        if (size && (off + 8 > size)) 
-            goto truncated;
-        memcpy(&len, b + off, 8);
-        if (len > (1ull << 32) || (size && (len + 1 > size - off - 8)) || b[off + 8 + len] != 0)
-            goto truncated;
-        if (parts_append(out, b + off + 8, (size_t)len) != 0) {
-            parts_free(out);
-            return CUDA_ERROR_OUT_OF_MEMORY;
-        }
-        off += 8 + pad8((size_t)len + 1);
-    }
-    return CUDA_SUCCESS;
-truncated:
-    parts_free(out);
-    snprintf(err, errlen, "linked image is truncated or corrupt");
-    return CUDA_ERROR_INVALID_IMAGE;
-}
-
-static CUresult parts_from_image(const void *image, size_t size, const emu_device *dev, ptx_parts *out,
-                                 char *err, size_t errlen)
+CUresult emu_parts_from_image(const void *image, size_t size, const emu_device *dev, ptx_parts *out,
+                              char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (!image)
         return CUDA_ERROR_INVALID_VALUE;
-    if ((size == 0 || size >= 16) && blob_is(image))
-        return blob_parse(image, size, out, err, errlen);
+    if ((size == 0 || size >= 16) && emu_link_blob_is(image))
+        return emu_link_blob_parse(image, size, out, err, errlen);
     CUresult rc = emu_image_get_all_ptx(image, size, dev->cc_major, dev->cc_minor, &out->text, &out->len,
                                         &out->n, err, errlen);
     if (rc == CUDA_SUCCESS)
@@ -146,7 +68,7 @@ static CUresult parts_from_image(const void *image, size_t size, const emu_devic
 }
 
 /* Reads a whole file (NUL-terminated); logs "api: cannot read path" on failure. */
-static CUresult read_file(const char *api, const char *path, char **data, size_t *size)
+CUresult emu_read_file(const char *api, const char *path, char **data, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -185,13 +107,7 @@ static CUresult read_file(const char *api, const char *path, char **data, size_t
 }
 
 /* ---- JIT options: log buffers and wall time ----------------------------------------------- */
-typedef struct jit_opts {
-    char *info, *error;
-    size_t info_size, error_size;
-    void **info_size_slot, **error_size_slot, **walltime_slot;
-} jit_opts;
-
-static CUresult jit_opts_parse(unsigned n, CUjit_option *opts, void **vals, jit_opts *j)
+CUresult emu_jit_opts_parse(unsigned n, CUjit_option *opts, void **vals, jit_opts *j)
 {
     memset(j, 0, sizeof *j);
     if (n && (!opts || !vals))
@@ -227,7 +143,7 @@ static void jit_write_log(char *buf, size_t size, void **size_slot, const char *
         *size_slot = (void *)(uintptr_t)(text[0] ? strlen(buf) + 1 : 0);
 }
 
-static void jit_report(jit_opts *j, const char *info, const char *error)
+void emu_jit_report(jit_opts *j, const char *info, const char *error)
 {
     if (!j)
         return;
@@ -241,7 +157,7 @@ static void jit_report(jit_opts *j, const char *info, const char *error)
 
 /* Entry-point prologue for a handle argument: CUDA_ERROR_NOT_INITIALIZED before cuInit, then
  * CUDA_ERROR_INVALID_HANDLE unless the handle is live and of the right kind. */
-static CUresult arg_check(const void *h, int kind)
+CUresult emu_arg_check(const void *h, int kind)
 {
     if (!emu_initialized())
         return CUDA_ERROR_NOT_INITIALIZED;
@@ -331,7 +247,7 @@ static int scan_directive_number(const char *text, size_t len, const char *direc
 /* PTX holding nothing but comments and .version/.target/.address_size (the stand-in fatbin.c
  * returns for the empty cubin nvlink puts in every executable): the interpreter refuses to parse
  * it, but it is a valid module without kernels. */
-static int ptx_is_empty(const char *t, size_t len)
+int emu_ptx_is_empty(const char *t, size_t len)
 {
     static const char *const allowed[] = { ".version", ".target", ".address_size" };
     size_t i = 0;
@@ -363,7 +279,7 @@ static CUresult module_parse_parts(module_impl *m, const ptx_parts *p, char *err
         return CUDA_ERROR_OUT_OF_MEMORY;
     for (int i = 0; i < p->n; i++) {
         char msg[400];
-        if (ptx_is_empty(p->text[i], p->len[i]))
+        if (emu_ptx_is_empty(p->text[i], p->len[i]))
             continue;
         ptx_module *pm = ptx_module_parse(p->text[i], p->len[i], msg, sizeof msg);
         if (!pm) {
@@ -530,22 +446,22 @@ static CUresult module_load(const char *api, emu_ctx *ctx, const void *image, si
 {
     char err[512] = "";
     ptx_parts parts;
-    CUresult rc = parts_from_image(image, size, ctx->dev, &parts, err, sizeof err);
+    CUresult rc = emu_parts_from_image(image, size, ctx->dev, &parts, err, sizeof err);
     if (rc == CUDA_SUCCESS) {
         rc = module_from_parts(ctx, &parts, err, sizeof err, out);
-        parts_free(&parts);
+        emu_parts_free(&parts);
     }
     if (rc != CUDA_SUCCESS) {
         const char *name = "error";
         cuGetErrorName(rc, &name);
         emu_log("%s: %s: %s", api, name ? name : "error", err[0] ? err : "cannot load the image");
-        jit_report(jit, NULL, err);
+        emu_jit_report(jit, NULL, err);
         return rc;
     }
     char info[128];
     snprintf(info, sizeof info, "bitfusion-emu: loaded %d kernel(s) from %d PTX part(s)", (*out)->nfuncs,
              (*out)->nparts);
-    jit_report(jit, info, NULL);
+    emu_jit_report(jit, info, NULL);
     return CUDA_SUCCESS;
 }
 
@@ -600,7 +516,7 @@ EMU_API CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigne
                                     CUjit_option *options, void **optionValues)
 {
     jit_opts jit;
-    CUresult rc = jit_opts_parse(numOptions, options, optionValues, &jit);
+    CUresult rc = emu_jit_opts_parse(numOptions, options, optionValues, &jit);
     if (rc != CUDA_SUCCESS)
         return emu_initialized() ? rc : CUDA_ERROR_NOT_INITIALIZED;
     return load_entry("cuModuleLoadDataEx", module, image, 0, &jit);
@@ -616,7 +532,7 @@ EMU_API CUresult cuModuleLoad(CUmodule *module, const char *fname)
         return CUDA_ERROR_INVALID_VALUE;
     char *data;
     size_t size;
-    rc = read_file("cuModuleLoad", fname, &data, &size);
+    rc = emu_read_file("cuModuleLoad", fname, &data, &size);
     if (rc != CUDA_SUCCESS)
         return rc;
     module_impl *m;
@@ -629,7 +545,7 @@ EMU_API CUresult cuModuleLoad(CUmodule *module, const char *fname)
 
 EMU_API CUresult cuModuleUnload(CUmodule hmod)
 {
-    CUresult rc = arg_check(hmod, EMU_H_MODULE);
+    CUresult rc = emu_arg_check(hmod, EMU_H_MODULE);
     module_impl *m = (module_impl *)hmod;
     if (rc != CUDA_SUCCESS || m->lib)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_HANDLE;
@@ -642,7 +558,7 @@ EMU_API CUresult cuModuleUnload(CUmodule hmod)
 
 EMU_API CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name)
 {
-    CUresult rc = arg_check(hmod, EMU_H_MODULE);
+    CUresult rc = emu_arg_check(hmod, EMU_H_MODULE);
     if (rc != CUDA_SUCCESS || !hfunc || !name)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     func_impl *f = module_find_func((module_impl *)hmod, name);
@@ -654,7 +570,7 @@ EMU_API CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const cha
 
 EMU_API CUresult cuModuleGetFunctionCount(unsigned int *count, CUmodule mod)
 {
-    CUresult rc = arg_check(mod, EMU_H_MODULE);
+    CUresult rc = emu_arg_check(mod, EMU_H_MODULE);
     if (rc != CUDA_SUCCESS || !count)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     *count = (unsigned)((module_impl *)mod)->nfuncs;
@@ -663,7 +579,7 @@ EMU_API CUresult cuModuleGetFunctionCount(unsigned int *count, CUmodule mod)
 
 EMU_API CUresult cuModuleEnumerateFunctions(CUfunction *functions, unsigned int numFunctions, CUmodule mod)
 {
-    CUresult rc = arg_check(mod, EMU_H_MODULE);
+    CUresult rc = emu_arg_check(mod, EMU_H_MODULE);
     module_impl *m = (module_impl *)mod;
     if (rc != CUDA_SUCCESS || (!functions && numFunctions))
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
@@ -692,7 +608,7 @@ static CUresult module_get_global(module_impl *m, const char *name, CUdeviceptr 
 
 EMU_API CUresult cuModuleGetGlobal_v2(CUdeviceptr *dptr, size_t *bytes, CUmodule hmod, const char *name)
 {
-    CUresult rc = arg_check(hmod, EMU_H_MODULE);
+    CUresult rc = emu_arg_check(hmod, EMU_H_MODULE);
     return rc != CUDA_SUCCESS ? rc : module_get_global((module_impl *)hmod, name, dptr, bytes);
 }
 
@@ -808,7 +724,7 @@ static void func_apply_attribute(func_impl *f, CUfunction_attribute attr, int va
 
 EMU_API CUresult cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attrib, int value)
 {
-    CUresult rc = arg_check(hfunc, EMU_H_FUNCTION);
+    CUresult rc = emu_arg_check(hfunc, EMU_H_FUNCTION);
     if (rc != CUDA_SUCCESS)
         return rc;
     func_impl *f = (func_impl *)hfunc;
@@ -820,7 +736,7 @@ EMU_API CUresult cuFuncSetAttribute(CUfunction hfunc, CUfunction_attribute attri
 
 EMU_API CUresult cuFuncSetCacheConfig(CUfunction hfunc, CUfunc_cache config)
 {
-    CUresult rc = arg_check(hfunc, EMU_H_FUNCTION);
+    CUresult rc = emu_arg_check(hfunc, EMU_H_FUNCTION);
     if (rc != CUDA_SUCCESS)
         return rc;
     func_impl *f = (func_impl *)hfunc;
@@ -841,7 +757,7 @@ EMU_API CUresult cuFuncSetSharedMemConfig(CUfunction hfunc, CUsharedconfig confi
 
 EMU_API CUresult cuFuncGetModule(CUmodule *hmod, CUfunction hfunc)
 {
-    CUresult rc = arg_check(hfunc, EMU_H_FUNCTION);
+    CUresult rc = emu_arg_check(hfunc, EMU_H_FUNCTION);
     if (rc != CUDA_SUCCESS || !hmod)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     func_impl *f = (func_impl *)hfunc;
@@ -851,7 +767,7 @@ EMU_API CUresult cuFuncGetModule(CUmodule *hmod, CUfunction hfunc)
 
 EMU_API CUresult cuFuncGetName(const char **name, CUfunction hfunc)
 {
-    CUresult rc = arg_check(hfunc, EMU_H_FUNCTION);
+    CUresult rc = emu_arg_check(hfunc, EMU_H_FUNCTION);
     if (rc != CUDA_SUCCESS || !name)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     func_impl *f = (func_impl *)hfunc;
@@ -870,7 +786,7 @@ static CUresult param_info(const ptx_func *pf, size_t index, size_t *offset, siz
 
 EMU_API CUresult cuFuncGetParamInfo(CUfunction func, size_t paramIndex, size_t *paramOffset, size_t *paramSize)
 {
-    CUresult rc = arg_check(func, EMU_H_FUNCTION);
+    CUresult rc = emu_arg_check(func, EMU_H_FUNCTION);
     if (rc != CUDA_SUCCESS)
         return rc;
     func_impl *f = (func_impl *)func;
@@ -938,7 +854,7 @@ static void library_free(library_impl *lib)
         free(lib->proto->funcs);
         free(lib->proto);
     }
-    parts_free(&lib->parts);
+    emu_parts_free(&lib->parts);
     lib->magic = 0;
     free(lib);
 }
@@ -1000,18 +916,18 @@ static CUresult library_load(const char *api, const void *image, size_t size, ji
     if (!lib)
         return CUDA_ERROR_OUT_OF_MEMORY;
     lib->magic = LIBRARY_MAGIC;
-    CUresult rc = parts_from_image(image, size, dev, &lib->parts, err, sizeof err);
+    CUresult rc = emu_parts_from_image(image, size, dev, &lib->parts, err, sizeof err);
     if (rc == CUDA_SUCCESS)
         rc = library_prototype(lib, err, sizeof err);
     if (rc != CUDA_SUCCESS) {
         const char *name = "error";
         cuGetErrorName(rc, &name);
         emu_log("%s: %s: %s", api, name ? name : "error", err[0] ? err : "cannot load the image");
-        jit_report(jit, NULL, err);
+        emu_jit_report(jit, NULL, err);
         library_free(lib);
         return rc;
     }
-    jit_report(jit, "", NULL);
+    emu_jit_report(jit, "", NULL);
     pthread_mutex_lock(&g_mod_lock);
     lib->next = g_libraries;
     g_libraries = lib;
@@ -1116,7 +1032,7 @@ static CUresult library_opts(unsigned njit, CUjit_option *jitOptions, void **jit
     for (unsigned i = 0; i < nlib; i++)
         if ((unsigned)libOptions[i] >= CU_LIBRARY_NUM_OPTIONS)
             return CUDA_ERROR_INVALID_VALUE;
-    return jit_opts_parse(njit, jitOptions, jitValues, jit);
+    return emu_jit_opts_parse(njit, jitOptions, jitValues, jit);
 }
 
 EMU_API CUresult cuLibraryLoadData(CUlibrary *library, const void *code, CUjit_option *jitOptions,
@@ -1146,7 +1062,7 @@ EMU_API CUresult cuLibraryLoadFromFile(CUlibrary *library, const char *fileName,
         return rc;
     char *data;
     size_t size;
-    rc = read_file("cuLibraryLoadFromFile", fileName, &data, &size);
+    rc = emu_read_file("cuLibraryLoadFromFile", fileName, &data, &size);
     if (rc != CUDA_SUCCESS)
         return rc;
     rc = library_load("cuLibraryLoadFromFile", data, size, &jit, library);
@@ -1184,7 +1100,7 @@ EMU_API CUresult cuLibraryUnload(CUlibrary library)
 
 EMU_API CUresult cuLibraryGetKernel(CUkernel *pKernel, CUlibrary library, const char *name)
 {
-    CUresult rc = arg_check(library, EMU_H_LIBRARY);
+    CUresult rc = emu_arg_check(library, EMU_H_LIBRARY);
     if (rc != CUDA_SUCCESS || !pKernel || !name)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     library_impl *lib = (library_impl *)library;
@@ -1198,7 +1114,7 @@ EMU_API CUresult cuLibraryGetKernel(CUkernel *pKernel, CUlibrary library, const 
 
 EMU_API CUresult cuLibraryGetKernelCount(unsigned int *count, CUlibrary library)
 {
-    CUresult rc = arg_check(library, EMU_H_LIBRARY);
+    CUresult rc = emu_arg_check(library, EMU_H_LIBRARY);
     if (rc != CUDA_SUCCESS || !count)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     library_impl *lib = (library_impl *)library;
@@ -1208,7 +1124,7 @@ EMU_API CUresult cuLibraryGetKernelCount(unsigned int *count, CUlibrary library)
 
 EMU_API CUresult cuLibraryEnumerateKernels(CUkernel *kernels, unsigned int numKernels, CUlibrary library)
 {
-    CUresult rc = arg_check(library, EMU_H_LIBRARY);
+    CUresult rc = emu_arg_check(library, EMU_H_LIBRARY);
     if (rc != CUDA_SUCCESS || (!kernels && numKernels))
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     library_impl *lib = (library_impl *)library;
@@ -1278,7 +1194,7 @@ EMU_API CUresult cuKernelGetFunction(CUfunction *pFunc, CUkernel kernel)
 
 EMU_API CUresult cuKernelGetLibrary(CUlibrary *pLib, CUkernel kernel)
 {
-    CUresult rc = arg_check(kernel, EMU_H_KERNEL);
+    CUresult rc = emu_arg_check(kernel, EMU_H_KERNEL);
     if (rc != CUDA_SUCCESS || !pLib)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     kernel_impl *k = (kernel_impl *)kernel;
@@ -1288,7 +1204,7 @@ EMU_API CUresult cuKernelGetLibrary(CUlibrary *pLib, CUkernel kernel)
 
 EMU_API CUresult cuKernelGetName(const char **name, CUkernel hfunc)
 {
-    CUresult rc = arg_check(hfunc, EMU_H_KERNEL);
+    CUresult rc = emu_arg_check(hfunc, EMU_H_KERNEL);
     if (rc != CUDA_SUCCESS || !name)
         return rc != CUDA_SUCCESS ? rc : CUDA_ERROR_INVALID_VALUE;
     kernel_impl *k = (kernel_impl *)hfunc;
@@ -1298,7 +1214,7 @@ EMU_API CUresult cuKernelGetName(const char **name, CUkernel hfunc)
 
 EMU_API CUresult cuKernelGetParamInfo(CUkernel kernel, size_t paramIndex, size_t *paramOffset, size_t *paramSize)
 {
-    CUresult rc = arg_check(kernel, EMU_H_KERNEL);
+    CUresult rc = emu_arg_check(kernel, EMU_H_KERNEL);
     if (rc != CUDA_SUCCESS)
         return rc;
     kernel_impl *k = (kernel_impl *)kernel;
@@ -1409,185 +1325,4 @@ void emu_module_release_ctx(emu_ctx *ctx)
         emu_handle_remove(m);
         module_free(m);
     }
-}
-
-/* ---- the linker --------------------------------------------------------------------------- */
-typedef struct link_state {
-    uint32_t magic;
-    emu_ctx *ctx;
-    ptx_parts parts;
-    jit_opts jit;
-    char *blob;
-    size_t blob_size;
-} link_state;
-
-EMU_API CUresult cuLinkCreate_v2(unsigned int numOptions, CUjit_option *options, void **optionValues,
-                                 CUlinkState *stateOut)
-{
-    emu_ctx *ctx;
-    CUresult rc = emu_ctx_enter(&ctx);
-    if (rc != CUDA_SUCCESS)
-        return rc;
-    if (!stateOut)
-        return CUDA_ERROR_INVALID_VALUE;
-    link_state *ls = calloc(1, sizeof *ls);
-    if (!ls)
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    rc = jit_opts_parse(numOptions, options, optionValues, &ls->jit);
-    if (rc != CUDA_SUCCESS) {
-        free(ls);
-        return rc;
-    }
-    ls->magic = LINK_MAGIC;
-    ls->ctx = ctx;
-    emu_handle_add(ls, EMU_H_LINK);
-    *stateOut = (CUlinkState)ls;
-    return CUDA_SUCCESS;
-}
-
-/* Each input is parsed on its own now, so errors surface at cuLinkAddData as in CUDA. */
-static CUresult link_validate(link_state *ls, const ptx_parts *p, const char *name)
-{
-    char err[512] = "", msg[600];
-    for (int i = 0; i < p->n; i++) {
-        if (ptx_is_empty(p->text[i], p->len[i]))
-            continue;
-        ptx_module *pm = ptx_module_parse(p->text[i], p->len[i], err, sizeof err);
-        if (!pm) {
-            /* a call to a function another input defines cannot be linked */
-            snprintf(msg, sizeof msg, "%s: %s%s", name ? name : "input", err,
-                     strstr(err, "declared but not defined") ? " (the software GPU does not resolve calls "
-                                                               "between linked inputs)" : "");
-            emu_log("cuLinkAddData: CUDA_ERROR_INVALID_PTX: %s", msg);
-            jit_report(&ls->jit, NULL, msg);
-            return CUDA_ERROR_INVALID_PTX;
-        }
-        ptx_module_free(pm);
-    }
-    return CUDA_SUCCESS;
-}
-
-static CUresult link_add(link_state *ls, CUjitInputType type, const void *data, size_t size, const char *name)
-{
-    ptx_parts p;
-    char err[512] = "";
-    CUresult rc;
-    switch (type) {
-    case CU_JIT_INPUT_PTX:
-        memset(&p, 0, sizeof p);
-        size = strnlen(data, size ? size : (size_t)-1);
-        rc = parts_append(&p, data, size) == 0 ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
-        break;
-    case CU_JIT_INPUT_CUBIN:
-    case CU_JIT_INPUT_FATBINARY:
-    case CU_JIT_INPUT_OBJECT:
-        rc = parts_from_image(data, size, ls->ctx->dev, &p, err, sizeof err);
-        break;
-    case CU_JIT_INPUT_LIBRARY:
-        emu_log("cuLinkAddData: library input %s ignored (device-runtime libraries are not supported)",
-                name ? name : "");
-        return CUDA_SUCCESS;
-    case CU_JIT_INPUT_NVVM:
-        emu_log("cuLinkAddData: NVVM IR input is not supported by the software GPU");
-        return CUDA_ERROR_NOT_SUPPORTED;
-    default:
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-    if (rc != CUDA_SUCCESS) {
-        emu_log("cuLinkAddData: %s: %s", name ? name : "input", err[0] ? err : "cannot read the input");
-        jit_report(&ls->jit, NULL, err);
-        return rc;
-    }
-    rc = link_validate(ls, &p, name);
-    for (int i = 0; rc == CUDA_SUCCESS && i < p.n; i++)
-        if (parts_append(&ls->parts, p.text[i], p.len[i]) != 0)
-            rc = CUDA_ERROR_OUT_OF_MEMORY;
-    parts_free(&p);
-    return rc;
-}
-
-EMU_API CUresult cuLinkAddData_v2(CUlinkState state, CUjitInputType type, void *data, size_t size, const char *name,
-                                  unsigned int numOptions, CUjit_option *options, void **optionValues)
-{
-    CUresult rc = arg_check(state, EMU_H_LINK);
-    if (rc != CUDA_SUCCESS)
-        return rc;
-    link_state *ls = (link_state *)state;
-    if (!data || (numOptions && (!options || !optionValues)))
-        return CUDA_ERROR_INVALID_VALUE;
-    return link_add(ls, type, data, size, name);
-}
-
-EMU_API CUresult cuLinkAddFile_v2(CUlinkState state, CUjitInputType type, const char *path, unsigned int numOptions,
-                                  CUjit_option *options, void **optionValues)
-{
-    CUresult rc = arg_check(state, EMU_H_LINK);
-    if (rc != CUDA_SUCCESS)
-        return rc;
-    link_state *ls = (link_state *)state;
-    if (!path || (numOptions && (!options || !optionValues)))
-        return CUDA_ERROR_INVALID_VALUE;
-    char *data;
-    size_t size;
-    rc = read_file("cuLinkAddFile", path, &data, &size);
-    if (rc != CUDA_SUCCESS)
-        return rc;
-    rc = link_add(ls, type, data, size, path);
-    free(data);
-    return rc;
-}
-
-EMU_API CUresult cuLinkComplete(CUlinkState state, void **cubinOut, size_t *sizeOut)
-{
-    CUresult rc = arg_check(state, EMU_H_LINK);
-    if (rc != CUDA_SUCCESS)
-        return rc;
-    link_state *ls = (link_state *)state;
-    if (!cubinOut || !sizeOut)
-        return CUDA_ERROR_INVALID_VALUE;
-    if (ls->parts.n == 0) {
-        jit_report(&ls->jit, NULL, "no input to link");
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-    free(ls->blob);
-    ls->blob = NULL;
-    rc = blob_build(&ls->parts, &ls->blob, &ls->blob_size);
-    if (rc != CUDA_SUCCESS)
-        return rc;
-    jit_report(&ls->jit, "", NULL);
-    *cubinOut = ls->blob;
-    *sizeOut = ls->blob_size;
-    return CUDA_SUCCESS;
-}
-
-EMU_API CUresult cuLinkDestroy(CUlinkState state)
-{
-    CUresult rc = arg_check(state, EMU_H_LINK);
-    if (rc != CUDA_SUCCESS)
-        return rc;
-    link_state *ls = (link_state *)state;
-    emu_handle_remove(ls);
-    parts_free(&ls->parts);
-    free(ls->blob);
-    ls->magic = 0;
-    free(ls);
-    return CUDA_SUCCESS;
-}
-
-#undef cuLinkCreate
-#undef cuLinkAddData
-#undef cuLinkAddFile
-EMU_API CUresult cuLinkCreate(unsigned int n, CUjit_option *o, void **v, CUlinkState *s)
-{
-    return cuLinkCreate_v2(n, o, v, s);
-}
-EMU_API CUresult cuLinkAddData(CUlinkState s, CUjitInputType t, void *d, size_t z, const char *name, unsigned int n,
-                               CUjit_option *o, void **v)
-{
-    return cuLinkAddData_v2(s, t, d, z, name, n, o, v);
-}
-EMU_API CUresult cuLinkAddFile(CUlinkState s, CUjitInputType t, const char *p, unsigned int n, CUjit_option *o,
-                               void **v)
-{
-    return cuLinkAddFile_v2(s, t, p, n, o, v);
 }

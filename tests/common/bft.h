@@ -3,7 +3,8 @@
  * a final machine-readable `cases: P passed, F failed, S skipped` line that tests/run.sh adds up),
  * CHECK_CU and expectation macros, CUDA init/context helpers, fatbin loading from the kernel
  * directory, device/host buffers freed automatically at the end of a case, seeded random data,
- * tolerant float comparison, half/bfloat16 reference conversions and fd capture (device printf).
+ * tolerant float comparison, half/bfloat16 reference conversions, fd capture (device printf) and
+ * a stream gate (a host function that holds a stream until the case opens it).
  *
  * Cases run each in a forked child by default (the parent never initialises CUDA), so a crash,
  * hang or sticky error fails only its own case; BFT_NOFORK=1 runs them in-process (for gdb), and
@@ -12,6 +13,7 @@
  * (i.e. $(B)/tests/kernels next to $(B)/tests/emu/), else $B/tests/kernels, else build/tests/kernels. */
 #ifndef BFT_H
 #define BFT_H
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cuda.h>
@@ -34,6 +36,9 @@ void bft_failf(const char *file, int line, const char *fmt, ...) __attribute__((
 /* Records a failure and leaves the case at once. */
 void bft_fatalf(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
+/* EXPECT/REQUIRE failures: "expected|required <cond>:<fmt...>"; fatal leaves the case. */
+void bft_cond_failf(const char *file, int line, int fatal, const char *cond, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Ends the case as skipped (counted apart from passes and failures). */
 void bft_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* True when the running case has recorded a failure. */
@@ -62,14 +67,17 @@ const char *bft_cu_name(CUresult r);   /* "CUDA_ERROR_..." or "CUresult(N)" */
                       bft_cu_name(bft_w_));                                                     \
     } while (0)
 
+/* Expects cond to hold; records "expected <cond>: <message>" otherwise and continues. The
+ * optional message is a printf format and its arguments (cond may contain '%'). */
 #define EXPECT(cond, ...)                                                                       \
     do {                                                                                        \
-        if (!(cond)) bft_failf(__FILE__, __LINE__, "expected " #cond ": " __VA_ARGS__);          \
+        if (!(cond)) bft_cond_failf(__FILE__, __LINE__, 0, #cond, " " __VA_ARGS__);              \
     } while (0)
 
+/* As EXPECT, but leaves the case at once ("required <cond>: <message>"). */
 #define REQUIRE(cond, ...)                                                                      \
     do {                                                                                        \
-        if (!(cond)) bft_fatalf(__FILE__, __LINE__, "required " #cond ": " __VA_ARGS__);         \
+        if (!(cond)) bft_cond_failf(__FILE__, __LINE__, 1, #cond, " " __VA_ARGS__);              \
     } while (0)
 
 /* ---- CUDA setup ------------------------------------------------------------------------------ */
@@ -77,6 +85,8 @@ const char *bft_cu_name(CUresult r);   /* "CUDA_ERROR_..." or "CUresult(N)" */
 void bft_cuda_init(void);
 CUdevice bft_device(void);
 CUcontext bft_context(void);
+/* cuInit, then cuCtxCreate on dev (the new context is current); destroyed when the case ends. */
+CUcontext bft_ctx_create(CUdevice dev);
 /* Directory holding the kernels' fatbins (see top of file). */
 const char *bft_kernel_dir(void);
 /* malloc'd "<kernel dir>/<file>". */
@@ -111,6 +121,21 @@ void bft_download(void *host, CUdeviceptr d, size_t bytes);
 void *bft_alloc(size_t bytes);                           /* calloc'd host memory */
 /* Device address and size of a module global (cuModuleGetGlobal); fails the case if absent. */
 CUdeviceptr bft_global(const char *module, const char *name, size_t *size);
+
+/* Free bytes of the current context's device (cuMemGetInfo; fails the case on error). */
+size_t bft_free_mem(void);
+
+/* ---- a gate: a host function that blocks its stream until the case opens it ------------------ */
+typedef struct bft_gate {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int open;
+} bft_gate;
+void bft_gate_init(bft_gate *g);           /* closed */
+void CUDA_CB bft_gate_wait(void *gate);     /* for cuLaunchHostFunc(stream, bft_gate_wait, &gate) */
+void bft_gate_open(bft_gate *g);
+/* bft_gate_init, then queues bft_gate_wait on stream s: s holds until bft_gate_open. */
+void bft_gate_hold(bft_gate *g, CUstream s);
 
 /* ---- seeded random data ---------------------------------------------------------------------- */
 typedef struct bft_rng { uint64_t s; } bft_rng;

@@ -1,7 +1,7 @@
 /* bft_cuda.c: CUDA-side helpers of the test helper library (see bft.h): init and primary
  * context, kernel directory and fatbin modules, launches, tracked device/host buffers, module
- * globals, error names and fd capture. Everything a case acquires is released by
- * bft_case_cleanup() when the case ends. */
+ * globals, error names, free device memory, fd capture and the stream gate. Everything a case
+ * acquires is released by bft_case_cleanup() when the case ends. */
 #include "bft.h"
 #include "bft_internal.h"
 #include <errno.h>
@@ -22,6 +22,8 @@ static CUdeviceptr *g_dptrs;
 static size_t g_ndptrs, g_capdptrs;
 static void **g_hptrs;
 static size_t g_nhptrs, g_caphptrs;
+static CUcontext *g_ctxs;
+static size_t g_nctxs, g_capctxs;
 static bft_mod *g_mods;
 static size_t g_nmods, g_capmods;
 static int g_cap_saved[3] = { -1, -1, -1 };
@@ -58,6 +60,16 @@ void bft_cuda_init(void)
 
 CUdevice bft_device(void) { bft_cuda_init(); return g_dev; }
 CUcontext bft_context(void) { bft_cuda_init(); return g_ctx; }
+
+CUcontext bft_ctx_create(CUdevice dev)
+{
+    CUcontext c;
+    CHECK_CU(cuInit(0));
+    CHECK_CU(cuCtxCreate(&c, NULL, 0, dev));
+    g_ctxs = grow(g_ctxs, &g_capctxs, g_nctxs, sizeof *g_ctxs);
+    g_ctxs[g_nctxs++] = c;
+    return c;
+}
 
 static int is_dir(const char *p)
 {
@@ -219,6 +231,43 @@ CUdeviceptr bft_dup(const void *host, size_t bytes)
     return d;
 }
 
+size_t bft_free_mem(void)
+{
+    size_t f = 0, t = 0;
+    CHECK_CU(cuMemGetInfo(&f, &t));
+    return f;
+}
+
+void bft_gate_init(bft_gate *g)
+{
+    pthread_mutex_init(&g->m, NULL);
+    pthread_cond_init(&g->c, NULL);
+    g->open = 0;
+}
+
+void CUDA_CB bft_gate_wait(void *gate)
+{
+    bft_gate *g = gate;
+    pthread_mutex_lock(&g->m);
+    while (!g->open)
+        pthread_cond_wait(&g->c, &g->m);
+    pthread_mutex_unlock(&g->m);
+}
+
+void bft_gate_hold(bft_gate *g, CUstream s)
+{
+    bft_gate_init(g);
+    CHECK_CU(cuLaunchHostFunc(s, bft_gate_wait, g));
+}
+
+void bft_gate_open(bft_gate *g)
+{
+    pthread_mutex_lock(&g->m);
+    g->open = 1;
+    pthread_cond_broadcast(&g->c);
+    pthread_mutex_unlock(&g->m);
+}
+
 void bft_capture_begin(int fd)
 {
     FILE *tmp;
@@ -269,6 +318,9 @@ void bft_case_cleanup(void)
         for (size_t i = 0; i < g_ndptrs; i++) (void)cuMemFree(g_dptrs[i]);
         for (size_t i = 0; i < g_nmods; i++) (void)cuModuleUnload(g_mods[i].mod);
     }
+    for (size_t i = g_nctxs; i-- > 0;) (void)cuCtxDestroy(g_ctxs[i]);
+    g_nctxs = 0;
+    free(g_ctxs); g_ctxs = NULL; g_capctxs = 0;
     for (size_t i = 0; i < g_nmods; i++) free(g_mods[i].name);
     g_nmods = 0;
     g_ndptrs = 0;

@@ -80,6 +80,22 @@ void bft_fatalf(const char *file, int line, const char *fmt, ...)
     exit(BFT_EXIT_FAIL);
 }
 
+void bft_cond_failf(const char *file, int line, int fatal, const char *cond, const char *fmt, ...)
+{
+    va_list ap;
+    const char *base = strrchr(file, '/');
+    printf("    %s:%d: %s %s:", base ? base + 1 : file, line, fatal ? "required" : "expected", cond);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    g_failures++;
+    if (!fatal) return;
+    if (g_in_case) longjmp(g_jmp, 1);
+    exit(BFT_EXIT_FAIL);
+}
+
 void bft_skip(const char *fmt, ...)
 {
     va_list ap;
