@@ -99,7 +99,7 @@ $(B)/demo/demo_kernels.fatbin: tests/demo/demo_kernels.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) -fatbin $< -o $@
 
-demo: $(DEMO)
+demo: all
 	@B=$(B) tests/demo/demo.sh
 
 # Components add their rules in their own fragment (shim/shim.mk, server/server.mk, ...).

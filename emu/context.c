@@ -138,6 +138,9 @@ static uint64_t g_next_ctx_id = 1;
 
 static ctx_impl *impl_of(emu_ctx *c) { return (ctx_impl *)c; }
 
+/* export_emu.c: runs the CUDA runtime's context-local storage destructors of a dying context. */
+void emu_export_ctx_destroyed(emu_ctx *ctx);
+
 /* Weak: memory.c provides it; until it does, contexts have no memory of their own to free. */
 #pragma weak emu_mem_release_ctx
 
@@ -197,6 +200,7 @@ static void ctx_deactivate(ctx_impl *c)
 {
     emu_ctx *ctx = &c->pub;
     emu_ctx_wait_idle(ctx);
+    emu_export_ctx_destroyed(ctx);   /* the runtime's context-local storage destructors */
     emu_handle_remove(c);
     c->live = 0;
     emu_module_release_ctx(ctx);

@@ -1,7 +1,7 @@
 /* procaddr.c: driver entry points by name. cuGetProcAddress (and _v2) answer from
  * emu_proc_table, which scripts/gen_stubs.py derives at build time from cuda.h and
  * cudaTypedefs.h (name, first driver version, per-thread flavour, symbol); cuGetExportTable
- * refuses every table (a later issue serves cudart's private tables). */
+ * hands the request to the export-table component (export_tables.h, export_emu.c). */
 #include "emu.h"
 #include <stdio.h>
 #include <string.h>
@@ -81,40 +81,11 @@ EMU_API CUresult cuGetProcAddress(const char *symbol, void **pfn, int cudaVersio
 }
 
 /* ---- export tables ------------------------------------------------------------------------ */
-#define MAX_LOGGED_TABLES 64
-static unsigned char g_logged[MAX_LOGGED_TABLES][16];
-static int g_nlogged;
-static pthread_mutex_t g_logged_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int first_request(const CUuuid *id)
-{
-    int first = 1;
-    pthread_mutex_lock(&g_logged_lock);
-    for (int i = 0; i < g_nlogged && first; i++)
-        first = memcmp(g_logged[i], id->bytes, 16) != 0;
-    if (first && g_nlogged < MAX_LOGGED_TABLES)
-        memcpy(g_logged[g_nlogged++], id->bytes, 16);
-    pthread_mutex_unlock(&g_logged_lock);
-    return first;
-}
-
-static void format_uuid(const CUuuid *id, char *out, size_t n)
-{
-    const unsigned char *b = (const unsigned char *)id->bytes;
-    snprintf(out, n, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
-}
+/* The runtime's private tables are served by the export-table component (export_tables.h, bound to
+ * this driver in export_emu.c). */
+CUresult emu_export_get_table(const void **table, const CUuuid *id);
 
 EMU_API CUresult cuGetExportTable(const void **ppExportTable, const CUuuid *pExportTableId)
 {
-    if (!ppExportTable || !pExportTableId)
-        return CUDA_ERROR_INVALID_VALUE;
-    *ppExportTable = NULL;
-    if (first_request(pExportTableId)) {
-        char text[40];
-        format_uuid(pExportTableId, text, sizeof text);
-        emu_log("cuGetExportTable: export table %s is not provided by the software GPU", text);
-    }
-    return CUDA_ERROR_NOT_SUPPORTED;
+    return emu_export_get_table(ppExportTable, pExportTableId);
 }

@@ -33,7 +33,13 @@ failed_bins=()
 log=$(mktemp "${TMPDIR:-/tmp}/bf-test.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
-for bin in "$dir"/*; do
+# the end-to-end suites (bitfusiond + client library over TLS) are scripts that print the same
+# `cases:` line as the test binaries
+export B
+suites=()
+for s in tests/e2e/run_e2e.sh ${BF_EXTRA_SUITES:-}; do [ -x "$s" ] && suites+=("$s"); done
+
+for bin in "$dir"/* "${suites[@]}"; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue
     name=$(basename "$bin")
     case "$name" in *.o|*.d|*.so|*.so.*) continue ;; esac
