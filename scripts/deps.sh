@@ -13,9 +13,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# CUDA runtimes the tests run unmodified programs against (CUDA 12 and the newest 13), from PyPI.
-py_pkgs=(nvidia-cuda-runtime-cu12==12.9.79 nvidia-cuda-runtime==13.5.37)
-if ! python3 -m pip show -q nvidia-cuda-runtime-cu12 nvidia-cuda-runtime >/dev/null 2>&1; then
+# From PyPI: CUDA runtimes the tests run unmodified programs against (CUDA 12 and the newest 13),
+# and the Python client tests (cuda-bindings with NVRTC from the toolkit, numpy, pytest).
+py_pkgs=(nvidia-cuda-runtime-cu12==12.9.79 nvidia-cuda-runtime==13.5.37
+         cuda-bindings==13.0.3 cuda-pathfinder==1.9.1 numpy==2.4.6 pytest==9.2.0)
+if ! python3 -m pip show -q nvidia-cuda-runtime-cu12 nvidia-cuda-runtime cuda-bindings cuda-pathfinder \
+     numpy pytest >/dev/null 2>&1; then
   python3 -m pip install -q "${py_pkgs[@]}" || { echo "deps: pip install ${py_pkgs[*]} failed" >&2; exit 1; }
 fi
 if ! command -v nvcc >/dev/null 2>&1; then

@@ -33,11 +33,12 @@ failed_bins=()
 log=$(mktemp "${TMPDIR:-/tmp}/bf-test.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
-# the end-to-end suites (bitfusiond + client library over TLS) are scripts that print the same
+# the end-to-end suites (bitfusiond + client library over TLS; the cuda-bindings Python program,
+# directly and through bitfusion run) are scripts that print the same
 # `cases:` line as the test binaries
 export B
 suites=()
-for s in tests/e2e/run_e2e.sh ${BF_EXTRA_SUITES:-}; do [ -x "$s" ] && suites+=("$s"); done
+for s in tests/e2e/run_e2e.sh tests/python/run_python.sh tests/remote/run_remote.sh ${BF_EXTRA_SUITES:-}; do [ -x "$s" ] && suites+=("$s"); done
 
 for bin in "$dir"/* "${suites[@]}"; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue

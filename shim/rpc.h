@@ -1,0 +1,88 @@
+/* rpc.h: the client library's call machinery (owner: shim/conn.c). Generated stubs
+ * ($(B)/gen/bf_client_calls.c) and the hand-written calls in shim/ marshal their parameters into a
+ * bf_call and bf_invoke it: a sync call waits for its Reply (other threads' calls may be in flight
+ * meanwhile: nothing is held across the round trip); an async call is sent without waiting and
+ * its failure is returned by the next sync call. One connection per process, made at cuInit. */
+#ifndef BF_SHIM_RPC_H
+#define BF_SHIM_RPC_H
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cuda.h>
+#include "wire.h"
+
+#define BF_API __attribute__((visibility("default")))
+#define BF_MAXA 96
+#define BF_MAXB 8
+
+typedef struct bf_call {
+    uint32_t fn;
+    int async;
+    uint64_t a[BF_MAXA];
+    size_t na;
+    ProtobufCBinaryData b[BF_MAXB];
+    size_t nb;
+    int overflow;                   /* too many arguments: a bug, refused locally */
+    int have_reply;                 /* a Reply arrived (sync calls) */
+    Bitfusion__Frame *rf;
+    size_t ra, rb;                  /* read cursors into the reply */
+    /* async calls whose reply carries data (DtoH async): the receiver copies b[0] here */
+    void *sink;
+    size_t sink_len;
+} bf_call;
+
+static inline uint64_t bf_val(const void *p, size_t n)
+{
+    uint64_t v = 0;
+    memcpy(&v, p, n < 8 ? n : 8);
+    return v;
+}
+
+void bf_call_init(bf_call *c, uint32_t fn, int async);
+void bf_put(bf_call *c, uint64_t v);
+void bf_put_bytes(bf_call *c, const void *p, size_t n);
+void bf_put_str(bf_call *c, const char *s);       /* presence flag + bytes with the NUL */
+CUresult bf_invoke(bf_call *c);
+uint64_t bf_get(bf_call *c);                      /* next reply scalar, 0 when none */
+size_t bf_get_bytes(bf_call *c, void *dst, size_t max);   /* copies min(len, max); returns len */
+const void *bf_get_bytes_ref(bf_call *c, size_t *len);
+void bf_call_done(bf_call *c);
+
+int bf_connected(void);
+CUresult bf_not_connected_result(void);
+/* Handles the server gave out (so an async call with a handle never seen is sent sync, and its
+ * error is returned at once as CUDA would). */
+void bf_token_learn(uint64_t t);
+void bf_token_forget(uint64_t t);
+int bf_token_known(uint64_t t);
+/* May an async call use handle t without waiting? (known, last seen valid on this thread in its
+ * current context); a sync call that succeeded with it calls bf_token_learn again. */
+int bf_token_async_ok(uint64_t t);
+/* This thread's current context may have changed (create, push, pop, set, destroy, reset). */
+void bf_ctx_changed(void);
+/* A context was destroyed or reset (by any thread): no handle is used async before it is seen valid
+ * again. */
+void bf_ctx_destroyed(void);
+/* Connection (conn.c). */
+CUresult bf_connect_once(void);
+void bf_send_hostfn_done(uint64_t token);
+/* hostfn.c: a HostFn frame arrived (the receiver thread hands it over). */
+void bf_hostfn_arrived(uint64_t token, int status);
+/* When the longest-running host function of this process started (CLOCK_MONOTONIC seconds), 0
+ * when none runs. */
+double bf_hostfn_oldest_start(void);
+/* Calls made by this thread from now on belong to host function `token`: the server runs them on
+ * the stream thread that host function holds (Call.thread = BF_HOSTFN_TID | token). */
+#define BF_HOSTFN_TID ((uint64_t)1 << 63)
+void bf_set_thread_for_hostfn(uint64_t token);
+/* Device memory the client knows of (memtrack.c): is [p, p+n) inside one live allocation? */
+void bf_mem_add(CUdeviceptr base, size_t size);
+void bf_mem_forget(CUdeviceptr base);
+void bf_mem_forget_all(void);
+int bf_mem_in(CUdeviceptr p, size_t n);
+int bf_mem_in2d(CUdeviceptr p, size_t pitch, size_t width, size_t height);
+int bf_mem_is_base(CUdeviceptr p);
+/* Errors (errors.c): "CUDA_ERROR_..." or NULL. */
+const char *bf_error_name(CUresult r);
+void bf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#endif
