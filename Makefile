@@ -199,7 +199,7 @@ fuzz-fatbin-run: $(FATBIN_FUZZ) $(FATBIN_FIXTURES)
 # `make fuzz-ptx` builds the libFuzzer target for the PTX parser; `make fuzz-ptx-run` runs it for
 # FUZZ_SECONDS seeded with the PTX of the test kernels.
 PTX_FUZZ := $(B)/fuzz/fuzz_ptx
-PTX_FUZZ_SRCS := emu/ptx_parse.c emu/ptx_lex.c emu/ptx_decode.c emu/ptx_exec.c emu/ptx_ops_int.c \
+PTX_FUZZ_SRCS := emu/ptx_parse.c emu/ptx_module.c emu/ptx_lex.c emu/ptx_decode.c emu/ptx_exec.c emu/ptx_ops_int.c \
                  emu/ptx_ops_float.c emu/ptx_ops_mem.c emu/ptx_ops_warp.c emu/ptx_printf.c
 .PHONY: fuzz-ptx fuzz-ptx-run
 fuzz-ptx: $(PTX_FUZZ)

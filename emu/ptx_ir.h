@@ -255,6 +255,8 @@ uint16_t ptx_f2bf(double d, int rmode);
 /* decode entry point (ptx_decode.c) */
 struct ptx_raw_insn;
 int ptx_decode_known(const char *opcode);
+/* After parsing: shared-memory layout and stack size of an entry (ptx_module.c). */
+void ptx_layout_entry(ptx_module *m, ptx_func *f);
 int ptx_decode_insn(ptx_module *m, ptx_func *f, const char *opcode, ptx_insn *in, char *err, size_t errlen);
 
 /* printf (ptx_printf.c) */
