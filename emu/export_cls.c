@@ -6,8 +6,9 @@
  * A NULL ctx means the calling thread's current context. The table has no size header (slot 0 is
  * a function). When a context is destroyed, or a primary context reset or released to zero, the
  * driver calls bf_export_ctx_destroyed, which runs each destructor of that context once (outside
- * the lock, so a destructor may call back into the driver) and forgets the entries. Owns only
- * this table and its entries. */
+ * the lock, so a destructor may call back into the driver) and forgets the entries; a driver that
+ * learns of a context's end only afterwards calls bf_export_ctx_sweep instead. Owns only this
+ * table and its entries. */
 #include "export_tables.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -123,6 +124,37 @@ void bf_export_ctx_destroyed(CUcontext ctx)
         if (e->dtor)
             e->dtor(ctx, e->key, e->value);
         free(e);
+    }
+}
+
+/* The first context with storage that is not in seen[0..n), NULL when none: the sweep visits each
+ * context once without holding the lock across gone(). */
+static CUcontext cls_next_ctx(CUcontext *seen, int n)
+{
+    CUcontext found = NULL;
+    pthread_mutex_lock(&g_cls_lock);
+    for (cls_entry *e = g_cls; e && !found; e = e->next) {
+        int dup = 0;
+        for (int i = 0; i < n && !dup; i++)
+            dup = seen[i] == e->ctx;
+        if (!dup)
+            found = e->ctx;
+    }
+    pthread_mutex_unlock(&g_cls_lock);
+    return found;
+}
+
+#define SWEEP_MAX 256
+void bf_export_ctx_sweep(int (*gone)(CUcontext ctx))
+{
+    CUcontext seen[SWEEP_MAX], ctx;
+    int n = 0;
+    if (!gone)
+        return;
+    while (n < SWEEP_MAX && (ctx = cls_next_ctx(seen, n)) != NULL) {
+        seen[n++] = ctx;
+        if (gone(ctx))
+            bf_export_ctx_destroyed(ctx);
     }
 }
 

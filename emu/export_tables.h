@@ -48,6 +48,11 @@ CUresult bf_export_get_table(const void **table, const CUuuid *id);
 /* A context is going away: runs and drops its context-local storage destructors. */
 void bf_export_ctx_destroyed(CUcontext ctx);
 
+/* For a driver that learns of a context's end only afterwards (the client library: a primary
+ * context released to zero or reset on the server): runs bf_export_ctx_destroyed for every context
+ * holding context-local storage for which gone(ctx) is nonzero. gone may call the driver. */
+void bf_export_ctx_sweep(int (*gone)(CUcontext ctx));
+
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into out (at least 37 bytes). */
 void bf_export_format_uuid(const CUuuid *id, char *out, unsigned long n);
 

@@ -169,8 +169,10 @@ static CUresult host_attr(bf_hrange *r, void *data, CUpointer_attribute a, CUdev
 }
 
 /* cuCtxDestroy succeeded: the context's host allocations go with it (hook of the generated stub). */
+void bf_shim_export_ctx_destroyed(CUcontext ctx);   /* export.c */
 void bf_hook_cuCtxDestroy(CUresult r, CUcontext ctx)
 {
+    if (r == CUDA_SUCCESS) bf_shim_export_ctx_destroyed(ctx);   /* the runtime's storage of it */
     bf_hook_forget_all(r);
     if (r != CUDA_SUCCESS) return;
     pthread_mutex_lock(&g_lock);

@@ -125,10 +125,12 @@ void bf_hook_cuLibraryGetGlobal(CUresult r, CUdeviceptr *d, size_t *b, CUlibrary
 void bf_hook_cuLibraryGetManaged(CUresult r, CUdeviceptr *d, size_t *b, CUlibrary l, const char *n) { global(r, d, b); }
 /* hook=bf_hook_forget_all(): whatever freed memory wholesale (contexts destroyed or reset also
  * change the current context) */
+void bf_shim_export_sweep(void);   /* export.c */
 void bf_hook_forget_all(CUresult r)
 {
     bf_ctx_destroyed();
     if (r == CUDA_SUCCESS) bf_mem_forget_all();
+    if (r == CUDA_SUCCESS) bf_shim_export_sweep();   /* the runtime's storage of contexts now gone */
 }
 /* hook=bf_hook_ctx_changed(): push, pop, set current */
 void bf_hook_ctx_changed(CUresult r) { bf_ctx_changed(); }

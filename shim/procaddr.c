@@ -1,14 +1,16 @@
 /* procaddr.c: driver entry points by name (owner: shim/). cuGetProcAddress (and _v2) answer from
  * the table scripts/gen_stubs.py generates for the client library at build time (every entry point
  * cuda.h declares, by version and per-thread flavour, pointing at the remoted call or its
- * NOT_SUPPORTED stub); cuGetExportTable refuses every table (cudart's private tables are not
- * remoted). */
+ * NOT_SUPPORTED stub); cuGetExportTable answers from the export-table component in this process
+ * (shim/export.c: cudart's private tables are served here, calling the remoted driver). */
 #include "rpc.h"
 #include <stdio.h>
 
 struct emu_proc_entry { const char *name; int version; int per_thread; const char *symbol; void *fn; };
 extern const struct emu_proc_entry emu_proc_table[] __attribute__((visibility("hidden")));
 extern const int emu_proc_table_len __attribute__((visibility("hidden")));
+
+void *bf_shim_export_proc(void *fn);   /* export.c */
 
 static const struct emu_proc_entry *best(const char *name, int version, int per_thread, int *found)
 {
@@ -45,7 +47,7 @@ static CUresult proc_address(const char *symbol, void **pfn, int version, cuuint
         *status = e ? CU_GET_PROC_ADDRESS_SUCCESS
                     : found ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
     if (!e) return CUDA_ERROR_NOT_FOUND;
-    *pfn = e->fn;
+    *pfn = bf_shim_export_proc(e->fn);   /* cuDevicePrimaryCtxReset: its storage destructors first */
     return CUDA_SUCCESS;
 }
 
@@ -64,9 +66,9 @@ BF_API CUresult CUDAAPI cuGetProcAddress(const char *symbol, void **pfn, int v, 
     return proc_address(symbol, pfn, v, flags, NULL);
 }
 
+CUresult bf_shim_export_get_table(const void **table, const CUuuid *id);   /* export.c */
+
 BF_API CUresult CUDAAPI cuGetExportTable(const void **pp, const CUuuid *id)
 {
-    if (!pp || !id) return CUDA_ERROR_INVALID_VALUE;
-    *pp = NULL;
-    return CUDA_ERROR_NOT_SUPPORTED;
+    return bf_shim_export_get_table(pp, id);
 }

@@ -1,15 +1,21 @@
 # shim/shim.mk: the client library $(B)/lib/bitfusion/client/libcuda.so.1 (owner: shim/): the
 # hand-written calls in shim/*.c, the generated stubs ($(B)/gen/bf_client_calls.c), the error
-# tables, and NOT_SUPPORTED stubs (scripts/gen_stubs.py) for every other driver entry point.
+# tables, the export-table component (emu/export_*.c via shim/export.c), and NOT_SUPPORTED stubs
+# (scripts/gen_stubs.py) for every other driver entry point.
 # Also the remote tests (tests/remote/) and their test server.
 SHIM_LIB   := $(B)/lib/bitfusion/client/libcuda.so.1
 SHIM_SRCS  := $(wildcard shim/*.c)
+# The export-table component (emu/export_tables.h) serves cudart's private tables here too: its
+# objects are the emu's own (plain C over cuda.h), bound to the shim's driver by shim/export.c.
+SHIM_EXPORT_OBJS := $(patsubst %.c,$(B)/obj/%.o,emu/export_tables.c emu/export_cls.c \
+                    emu/export_cudart.c emu/export_integrity.c)
 SHIM_OBJS  := $(patsubst %.c,$(B)/obj/%.o,$(SHIM_SRCS)) $(B)/obj/gen/bf_client_calls.o \
-              $(B)/obj/gen/bf_errors.o
+              $(B)/obj/gen/bf_errors.o $(SHIM_EXPORT_OBJS)
 SHIM_LIBS  := $(BF_WIRE_LIBS) $(BF_NET_LIBS) -ldl -lpthread
 
 $(patsubst %.c,$(B)/obj/%.o,$(SHIM_SRCS)): CPPFLAGS += -Iproto -Ishim -I$(BF_GENDIR)
 $(patsubst %.c,$(B)/obj/%.o,$(SHIM_SRCS)): $(wildcard shim/*.h) proto/wire.h | $(BF_GEN)
+$(B)/obj/shim/export.o: emu/export_tables.h
 
 $(B)/gen/shim_stubs.c: $(SHIM_OBJS) $(BF_WIRE_OBJS) scripts/gen_stubs.py
 	@mkdir -p $(dir $@)

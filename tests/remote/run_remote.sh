@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # tests/remote/run_remote.sh: runs every emu test binary ($B/tests/emu/) and the remote tests
-# ($B/tests/remote/test_*) through the client library (owner: tests/remote/): LD_PRELOAD of
-# $B/lib/bitfusion/client/libcuda.so.1 (the binaries' rpath names the emu, the preload wins by
-# soname), against servers with the software GPU. The server is $BITFUSION_SERVER with
-# $BITFUSION_CONFIG_DIR when both are set (a running bitfusiond; binaries that need a server
-# configured otherwise are then skipped), else private bf_test_servers on unix sockets (plain
-# frames, test-only) started and stopped here: one per distinct server configuration below.
+# ($B/tests/remote/test_*) remotely (owner: tests/remote/), each as
+#   BITFUSION_CONFIG_DIR=<bundle> $B/bin/bitfusion run -n 1 -- <binary> <case args>
+# against real `bitfusiond --backend emu` servers (the software GPU) on 127.0.0.1 over TLS: a fresh
+# cluster PKI (`bitfusiond pki init`), one bitfusiond per distinct server configuration below (its
+# emu: settings in a bitfusiond.yaml written next to the PKI's, reused by every binary that needs
+# it), one client bundle per server (`bitfusiond pki client ... --server 127.0.0.1:PORT`).
+# `bitfusion run` preloads the client library itself (the binaries' rpath names the emu, the
+# preload wins by soname); in sanitizer builds a trampoline puts the ASan runtime back in front of
+# LD_PRELOAD. The servers are stopped at the end, and sanitizer reports in their logs count as
+# failures.
+# Other modes: BITFUSION_SERVER and BITFUSION_CONFIG_DIR both set: a running bitfusiond reached
+# through that bundle (binaries that need a server configured otherwise are then skipped);
+# REMOTE_MODE=plain (debugging only): LD_PRELOAD of the client library against private
+# bf_test_servers on unix sockets (plain frames, test-only hook BITFUSION_TEST_PLAIN_UNIX).
 # Cases that cannot pass remotely are excluded one by one (EXCLUDE, each with its reason): bft
 # binaries get the list of their other cases as arguments; self-contained binaries run whole and
 # the excluded cases' lines are taken out of their output and count.
@@ -13,7 +21,8 @@
 # final line `cases: P passed, F failed`, so that tests/run.sh counts it as one of its suites
 # (tests/run.sh's list next to tests/e2e/run_e2e.sh, or BF_EXTRA_SUITES=tests/remote/run_remote.sh).
 # Exits non-zero when anything failed.
-# Environment: B, TEST_FILTER, TEST_TIMEOUT (per binary, default 120), TEST_VERBOSE.
+# Environment: B, REMOTE_MODE (bitfusiond, the default, or plain), TEST_FILTER, TEST_TIMEOUT (per
+# binary, default 120), TEST_VERBOSE (1: also the tail of the server logs).
 set -u
 B=${B:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,15 +30,23 @@ BABS=$(cd "$B" && pwd)
 # TEST_FILTER selects binaries, unless it is what selected this script in tests/run.sh
 FILTER=${TEST_FILTER:-}
 [[ "run_remote.sh" == *"$FILTER"* ]] && FILTER=""
+MODE=${REMOTE_MODE:-bitfusiond}
+case "$MODE" in bitfusiond|plain) ;; *) echo "run_remote.sh: REMOTE_MODE must be bitfusiond or plain, not '$MODE'" >&2
+    echo "cases: 0 passed, 1 failed"; exit 1 ;; esac
 SHIM="$BABS/lib/bitfusion/client/libcuda.so.1"
 EMU="$BABS/lib/bitfusion/emu/libcuda.so.1"
-for f in "$SHIM" "$EMU" "$BABS/tests/remote/bf_test_server"; do
-    [ -e "$f" ] || { echo "run_remote.sh: $f is missing (build with: make tests B=$B)" >&2; echo "cases: 0 passed, 1 failed"; exit 1; }
+BITFUSIOND="$BABS/sbin/bitfusiond"
+BITFUSION="$BABS/bin/bitfusion"
+need=("$SHIM" "$EMU")
+if [ "$MODE" = plain ]; then need+=("$BABS/tests/remote/bf_test_server"); else need+=("$BITFUSIOND" "$BITFUSION"); fi
+for f in "${need[@]}"; do
+    [ -e "$f" ] || { echo "run_remote.sh: $f is missing (build with: make all B=$B)" >&2; echo "cases: 0 passed, 1 failed"; exit 1; }
 done
 
-# What to preload: the client library, after the ASan runtime in sanitizer builds (it must come first).
-PRELOAD=$SHIM
+# The ASan runtime of sanitizer builds: it must come first in LD_PRELOAD.
 asan=$(ldd "$SHIM" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+# plain mode: what to preload (the client library, after the ASan runtime in sanitizer builds)
+PRELOAD=$SHIM
 [ -n "$asan" ] && PRELOAD="$asan:$SHIM"
 
 # Whole binaries that are not remote tests.
@@ -65,39 +82,120 @@ server_env() {
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bf-remote.XXXXXX")
 srv_pids=()
+stop_servers() {   # SIGTERM, then wait: a server's sanitizer reports are in its log once it exited
+    local p
+    for p in "${srv_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${srv_pids[@]}"; do wait "$p" 2>/dev/null; done
+    srv_pids=()
+}
 cleanup() {
-    for p in "${srv_pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
+    stop_servers
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 external=0
-if [ -n "${BITFUSION_SERVER:-}" ] && [ -n "${BITFUSION_CONFIG_DIR:-}" ]; then
+if [ "$MODE" = plain ]; then
+    echo "run_remote.sh: REMOTE_MODE=plain: private test servers (bf_test_server, plain frames on unix sockets) in $tmp"
+elif [ -n "${BITFUSION_SERVER:-}" ] && [ -n "${BITFUSION_CONFIG_DIR:-}" ]; then
     external=1
-    echo "run_remote.sh: using the server at $BITFUSION_SERVER"
+    echo "run_remote.sh: using the server at $BITFUSION_SERVER through bitfusion run (bundle $BITFUSION_CONFIG_DIR)"
 else
-    echo "run_remote.sh: using private test servers in $tmp"
+    echo "run_remote.sh: private bitfusiond servers (--backend emu, TLS, 127.0.0.1) in $tmp, programs run through bitfusion run"
 fi
 
-# SOCK= the socket of a private server with configuration $1 (started on first use).
-declare -A SOCKS=()
-SOCK=
+# The server with configuration $1 (started on first use, then reused): SERVER= its unix socket
+# (plain mode) or the client bundle made for it (bitfusiond mode), or "" when it did not start
+# (its log then tells why).
+declare -A SERVERS=() SRVLOGS=()
+SERVER=
+SRVLOG=
+EMU_UNSET=(-u BITFUSION_EMU_DEVICES -u BITFUSION_EMU_MEMORY_MB -u BITFUSION_EMU_SMS -u BITFUSION_EMU_NAME
+           -u BITFUSION_EMU_CC -u BITFUSION_EMU_LOG)
 server_for() {
     local envs=$1 key=${1:-default}
-    if [ -z "${SOCKS[$key]:-}" ]; then
-        local n=${#SOCKS[@]} sock
-        sock="$tmp/bf$n.sock"
-        # shellcheck disable=SC2086
-        env -u BITFUSION_EMU_DEVICES -u BITFUSION_EMU_MEMORY_MB -u BITFUSION_EMU_SMS -u BITFUSION_EMU_NAME \
-            -u BITFUSION_EMU_CC -u BITFUSION_EMU_LOG $envs \
-            "$BABS/tests/remote/bf_test_server" "$sock" "$EMU" 2>>"$tmp/server.log" &
-        srv_pids+=($!)
-        for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-        SOCKS[$key]=$sock
+    if [ -z "${SERVERS[$key]+x}" ]; then
+        local n=${#SERVERS[@]}
+        SRVLOGS[$key]="$tmp/server$n.log"
+        if [ "$MODE" = plain ]; then
+            local sock="$tmp/bf$n.sock"
+            # shellcheck disable=SC2086
+            env "${EMU_UNSET[@]}" $envs "$BABS/tests/remote/bf_test_server" "$sock" "$EMU" 2>>"${SRVLOGS[$key]}" &
+            srv_pids+=("$!")
+            for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+            SERVERS[$key]=$sock
+        else
+            start_bitfusiond "$n" "$envs"
+        fi
     fi
-    SOCK=${SOCKS[$key]}
+    SERVER=${SERVERS[$key]}
+    SRVLOG=${SRVLOGS[$key]}
 }
+
+# start_bitfusiond N ENVS: bitfusiond number N configured by ENVS (BITFUSION_EMU_DEVICES,
+# _MEMORY_MB, _SMS and _CC become its bitfusiond.yaml's emu: settings; other variables, such as
+# BITFUSION_EMU_LOG, which has no configuration key, go to its environment), on 127.0.0.1 and a
+# port it picks, and a client bundle for it. Sets SERVERS[$key].
+PKI="$tmp/pki"
+start_bitfusiond() {
+    local n=$1 envs=$2 kv var val emu="" denv=() port="" pid
+    local conf="$PKI/bitfusiond-$n.yaml" log="$tmp/server$n.log"
+    SERVERS[$key]=""
+    if [ ! -f "$PKI/ca.crt" ] && ! "$BITFUSIOND" pki init "$PKI" >"$log" 2>&1; then
+        echo "run_remote.sh: bitfusiond pki init failed: $(cat "$log")" >&2; return
+    fi
+    for kv in $envs; do
+        var=${kv%%=*} val=${kv#*=}
+        case "$var" in
+        BITFUSION_EMU_DEVICES)   emu="$emu  devices: $val"$'\n' ;;
+        BITFUSION_EMU_MEMORY_MB) emu="$emu  memory_mb: $val"$'\n' ;;
+        BITFUSION_EMU_SMS)       emu="$emu  sms: $val"$'\n' ;;
+        BITFUSION_EMU_CC)        emu="$emu  cc: \"$val\""$'\n' ;;
+        *)                       denv+=("$kv") ;;
+        esac
+    done
+    {
+        echo "# run_remote.sh's server $n (${envs:-default configuration})"
+        echo 'listen: "127.0.0.1:0"'
+        echo 'backend: emu'
+        echo 'log_level: info'
+        printf 'tls:\n  ca: ca.crt\n  cert: server.crt\n  key: server.key\n'
+        [ -n "$emu" ] && printf 'emu:\n%s' "$emu"
+    } >"$conf"
+    env "${EMU_UNSET[@]}" "${denv[@]}" "$BITFUSIOND" --config "$conf" --backend emu >"$log" 2>&1 &
+    pid=$!
+    srv_pids+=("$pid")
+    for _ in $(seq 1 300); do
+        port=$(sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
+        [ -n "$port" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$port" ]; then
+        echo "run_remote.sh: bitfusiond $n (${envs:-default}) did not start listening: $(tail -n 5 "$log")" >&2; return
+    fi
+    if ! "$BITFUSIOND" pki client "remote$n" --pki "$PKI" --out "$tmp/client$n" --server "127.0.0.1:$port" \
+            >"$tmp/client$n.log" 2>&1; then
+        echo "run_remote.sh: bitfusiond pki client failed: $(cat "$tmp/client$n.log")" >&2; return
+    fi
+    SERVERS[$key]="$tmp/client$n"
+}
+
+# Sanitizer builds, bitfusiond mode: `bitfusion run` puts the client library first in LD_PRELOAD;
+# this trampoline (which runs with that preload, hence verify_asan_link_order=0 for it alone) puts
+# the ASan runtime back in front and restores the test's ASAN_OPTIONS before it execs the binary.
+TRAMP=""
+if [ "$MODE" = bitfusiond ] && [ -n "$asan" ]; then
+    TRAMP="$tmp/asan-first"
+    cat >"$TRAMP" <<EOF
+#!/bin/sh
+export LD_PRELOAD="$asan\${LD_PRELOAD:+:\$LD_PRELOAD}"
+if [ -n "\${BF_ASAN_OPTIONS+x}" ]; then export ASAN_OPTIONS="\$BF_ASAN_OPTIONS"; else unset ASAN_OPTIONS; fi
+unset BF_ASAN_OPTIONS
+exec "\$@"
+EOF
+    chmod +x "$TRAMP"
+fi
 
 excluded_cases() {   # binary -> its excluded case names, one a line
     local e
@@ -121,12 +219,31 @@ for bin in "$BABS"/tests/emu/test_* "$BABS"/tests/remote/test_*; do
     for x in "${EXCLUDE_BINS[@]}"; do [ "$x" = "$name" ] && skip=1; done
     [ $skip = 1 ] && continue
     envs=$(server_env "$name")
-    if [ $external = 1 ]; then
-        [ -n "$envs" ] && { echo "skip $name (needs a server with $envs)"; continue; }
-        conn=""
-    else
+    # setup: the wrapper's lines before the run; launch: what runs the binary
+    setup=""
+    if [ "$MODE" = plain ]; then
         server_for "$envs"
-        conn="BITFUSION_TEST_PLAIN_UNIX=$SOCK"
+        setup="export BITFUSION_TEST_PLAIN_UNIX=\"$SERVER\""
+        launch="env LD_PRELOAD=\"$PRELOAD\${LD_PRELOAD:+:\$LD_PRELOAD}\""
+    else
+        if [ $external = 1 ]; then
+            [ -n "$envs" ] && { echo "skip $name (needs a server with $envs)"; continue; }
+            setup="export BITFUSION_CONFIG_DIR=\"$BITFUSION_CONFIG_DIR\""
+            launch="\"$BITFUSION\" run -n 1 -l \"$BITFUSION_SERVER\" --"
+        else
+            server_for "$envs"
+            if [ -z "$SERVER" ]; then
+                setup="echo \"run_remote.sh: no server with ${envs:-the default configuration} for $name:\"; cat \"$SRVLOG\"; exit 1"
+            else
+                setup="export BITFUSION_CONFIG_DIR=\"$SERVER\""
+            fi
+            launch="\"$BITFUSION\" run -n 1 --"
+        fi
+        if [ -n "$TRAMP" ]; then
+            setup="$setup
+export BF_ASAN_OPTIONS=\"\${ASAN_OPTIONS:-}\" ASAN_OPTIONS=\"\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}verify_asan_link_order=0\""
+            launch="$launch \"$TRAMP\""
+        fi
     fi
     mapfile -t excl < <(excluded_cases "$name")
     nexcl=$((nexcl + ${#excl[@]}))
@@ -148,11 +265,11 @@ for bin in "$BABS"/tests/emu/test_* "$BABS"/tests/remote/test_*; do
     fi
     {
         echo '#!/bin/sh'
-        [ -n "$conn" ] && echo "export $conn"
+        echo "$setup"
         if [ -n "$filter" ]; then
             # a self-contained binary: drop the excluded cases' lines (and the failure lines before
             # them) and recount
-            echo "LD_PRELOAD=\"$PRELOAD\${LD_PRELOAD:+:\$LD_PRELOAD}\" \"$bin\" \"\$@\" > \"\$0.out\" 2>&1"
+            echo "$launch \"$bin\" \"\$@\" > \"\$0.out\" 2>&1"
             echo "rc=\$?"
             cat <<EOF
 awk -v ex=" $filter " -v rc="\$rc" '
@@ -163,26 +280,32 @@ awk -v ex=" $filter " -v rc="\$rc" '
   END { if (!seen) f++; printf "%s", buf; printf "cases: %d passed, %d failed, 0 skipped\n", p, f; exit (f || (rc && !p && !f)) ? 1 : 0 }' "\$0.out"
 EOF
         else
-            echo "exec env LD_PRELOAD=\"$PRELOAD\${LD_PRELOAD:+:\$LD_PRELOAD}\" \"$bin\"$args \"\$@\""
+            echo "exec $launch \"$bin\"$args \"\$@\""
         fi
     } > "$stage/$name"
     chmod +x "$stage/$name"
 done
 echo "run_remote.sh: $nexcl cases excluded (see EXCLUDE in tests/remote/run_remote.sh)"
 export BF_TEST_KERNELS="$BABS/tests/kernels"
-export BF_REMOTE_TEST_SERVER="$BABS/tests/remote/bf_test_server" BF_REMOTE_EMU="$EMU"
+[ "$MODE" = plain ] && export BF_REMOTE_TEST_SERVER="$BABS/tests/remote/bf_test_server" BF_REMOTE_EMU="$EMU"
 # (run from $tmp: tests/run.sh's own suites, tests/e2e/run_e2e.sh and this script, are found
 # relative to the working directory and must not run again inside)
 (cd "$tmp" && B="$tmp/b" BF_EXTRA_SUITES="" TEST_FILTER="" TEST_TIMEOUT="${TEST_TIMEOUT:-120}" "$ROOT/tests/run.sh") | tee "$tmp/run.log"
 rc=${PIPESTATUS[0]}
-if [ "${TEST_VERBOSE:-0}" = 1 ] && [ -f "$tmp/server.log" ]; then sed 's/^/    server| /' "$tmp/server.log" | tail -50; fi
+stop_servers
+logs=()
+for l in "$tmp"/server*.log; do [ -f "$l" ] && logs+=("$l"); done
+if [ "${TEST_VERBOSE:-0}" = 1 ]; then
+    for l in "${logs[@]}"; do echo "---- $(basename "$l") ----"; tail -n 50 "$l" | sed 's/^/    server| /'; done
+fi
 last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$tmp/run.log" | tail -n 1)
 [ -n "$last" ] || last="0 passed, 1 failed"
 # the servers' sanitizer reports (their stderr is not the tests'): each counts as a failure
-nsan=$(grep -cE '^==[0-9]+==ERROR: |runtime error: ' "$tmp/server.log" 2>/dev/null)
+nsan=0
+[ ${#logs[@]} -gt 0 ] && nsan=$(cat "${logs[@]}" | grep -cE '^==[0-9]+==ERROR: |runtime error: ')
 if [ "${nsan:-0}" -gt 0 ]; then
-    echo "---- sanitizer reports of the test servers ----"
-    grep -E -A12 '^==[0-9]+==ERROR: |runtime error: ' "$tmp/server.log" | head -200 | sed 's/^/    server| /'
+    echo "---- sanitizer reports of the servers ----"
+    grep -E -A12 '^==[0-9]+==ERROR: |runtime error: ' "${logs[@]}" | head -200 | sed 's/^/    server| /'
     p=${last%% passed*}; f=${last##*passed, }; f=${f%% failed*}
     last="$p passed, $((f + nsan)) failed"
     rc=1

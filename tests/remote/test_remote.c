@@ -198,7 +198,9 @@ static double now_s(void)
 
 static void remote_only(void)
 {
-    if (!getenv("BITFUSION_TEST_PLAIN_UNIX")) bft_skip("needs the client library and a test server (run_remote.sh)");
+    /* BITFUSION_SERVER: set by `bitfusion run`; BITFUSION_TEST_PLAIN_UNIX: run_remote.sh REMOTE_MODE=plain */
+    if (!getenv("BITFUSION_TEST_PLAIN_UNIX") && !getenv("BITFUSION_SERVER"))
+        bft_skip("needs the client library and a server (run_remote.sh)");
 }
 
 static volatile int g_forever;
