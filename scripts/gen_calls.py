@@ -32,6 +32,10 @@ Two keys that are no parameter name shape the client side of a call:
                  stream, is sent sync.
   hook=FUNC      after the reply: FUNC(result, parameters...), or FUNC(result) when written FUNC()
                  (shim/memtrack.c: what device memory the client knows of).
+One key shapes the server side of a custom call:
+  sym=NAME       the backend symbol (and its _ptds/_ptsz forms) the worker resolves for the call,
+                 when it is not the one cuda.h's #define names (e.g. an older version that every
+                 driver with the call exports; the handler may look up the newer one itself).
 Calls that cuda.h declares only in its __CUDA_API_VERSION_INTERNAL block (older exports such as
 cuCtxCreate_v3) get a prototype in both generated files.
 """
@@ -132,7 +136,7 @@ def pdecl(typ, name):
     return '%s %s' % (typ, name)
 
 
-SPECIAL_KEYS = ('sync_if', 'hook')
+SPECIAL_KEYS = ('sync_if', 'hook', 'sym')
 
 
 def client_stub(call, params, symbol, flavours):
@@ -338,6 +342,12 @@ def main(argv):
         if name not in protos:
             raise SystemExit('calls.spec:%d: %s is not declared in cuda.h' % (call['line'], name))
         symbol = gen_stubs.resolve(name, renames)
+        if 'sym' in call['kinds']:
+            if not call['mode'].startswith('custom'):
+                raise SystemExit('calls.spec:%d: sym= is for custom calls' % call['line'])
+            symbol = call['kinds']['sym']
+            if symbol not in exports:
+                raise SystemExit('calls.spec:%d: %s is not exported by the driver' % (call['line'], symbol))
         flavours = [sfx for sfx, _ in FLAVOURS if (symbol + sfx) in exports or sfx == '']
         hdr.append('#define BF_FN_%s %d' % (name, call['id']))
         custom = call['mode'].startswith('custom')

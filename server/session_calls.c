@@ -3,7 +3,7 @@
  * libraries loaded from an image sent whole (JIT options with their log buffers), the linker,
  * launches (parameters packed by the client), context creation, host functions and stream
  * callbacks (round trips to the client), names and enumerations, pointer
- * attributes. Argument order here must match the shim's (shim/calls_*.c, shim/launch.c). */
+ * attributes, batched copies (host operands staged here). Argument order here must match the shim's (shim/calls_*.c, shim/launch.c). */
 #include "session_int.h"
 #include "bf_calls.h"
 #include <pthread.h>
@@ -230,6 +230,240 @@ static CUresult copy_peer(bf_sargs *s, void *fnp, int async)
 }
 CUresult bf_sv_cuMemcpy3DPeer(bf_sargs *s, void *fnp) { return copy_peer(s, fnp, 0); }
 CUresult bf_sv_cuMemcpy3DPeerAsync(bf_sargs *s, void *fnp) { return copy_peer(s, fnp, 1); }
+
+/* ---- batches: host operands staged here (shim/memcpy_batch.c has the wire) ------------------------
+ * Each operand the client marked host gets a zeroed staging buffer laid out with the caller's own
+ * geometry (rows of `row` bytes, layers of `layer` rows; a linear copy is one row), sources filled
+ * from the packed rows that came with the call; the driver gets the staging buffer as the pointer.
+ * When the stream got past the batch, the staged destinations are packed into the reply and every
+ * staging buffer is freed. */
+#define BATCH_DST_HOST 1
+#define BATCH_SRC_HOST 2
+typedef struct batch_op { uint64_t dst, src, size, host; } batch_op;
+
+typedef struct bstage { uint8_t *buf; size_t w, h, d, row, layer; int dst, rows_ok; } bstage;
+typedef struct batch_st {
+    bf_session *ss;
+    uint64_t id;
+    uint64_t fail;
+    bstage *v;
+    size_t n, out_n, staged;
+} batch_st;
+
+static void batch_free(batch_st *b)
+{
+    for (size_t i = 0; b && i < b->n; i++) free(b->v[i].buf);
+    if (b) free(b->v);
+    free(b);
+}
+
+/* Stages one host operand; NULL when it cannot (the call fails with INVALID_VALUE). */
+static uint8_t *batch_stage(batch_st *b, size_t w, size_t h, size_t d, size_t row, size_t layer, int dst,
+                            const uint8_t **pk, size_t *left)
+{
+    bstage *st = &b->v[b->n];
+    size_t ext = 1, t, n = 0;
+    memset(st, 0, sizeof *st);
+    st->rows_ok = w && h && d && row >= w && layer >= h;   /* else the driver refuses the op */
+    if (st->rows_ok) {
+        if (__builtin_mul_overflow(d - 1, layer, &t) || __builtin_add_overflow(t, h - 1, &t) ||
+            __builtin_mul_overflow(t, row, &ext) || __builtin_add_overflow(ext, w, &ext) ||
+            __builtin_mul_overflow(w * h, d, &n) || ext > BF_MAX_FRAME ||
+            __builtin_add_overflow(b->staged, ext, &b->staged) || b->staged > BF_MAX_FRAME)
+            return NULL;
+        if (!dst && *left < n) return NULL;
+    }
+    if (!(st->buf = calloc(1, ext))) return NULL;
+    b->n++;
+    st->w = w; st->h = h; st->d = d; st->row = row; st->layer = layer; st->dst = dst;
+    if (!st->rows_ok) return st->buf;
+    if (dst) { b->out_n += n; return st->buf; }
+    for (size_t k = 0; k < d; k++)
+        for (size_t r = 0; r < h; r++)
+            memcpy(st->buf + (k * layer + r) * row, *pk + (k * h + r) * w, w);
+    *pk += n;
+    *left -= n;
+    return st->buf;
+}
+
+static uint8_t *batch_pack(batch_st *b)
+{
+    uint8_t *out = malloc(b->out_n ? b->out_n : 1), *q = out;
+    for (size_t i = 0; out && i < b->n; i++) {
+        bstage *st = &b->v[i];
+        if (!st->dst || !st->rows_ok) continue;
+        for (size_t k = 0; k < st->d; k++)
+            for (size_t r = 0; r < st->h; r++, q += st->w)
+                memcpy(q, st->buf + (k * st->layer + r) * st->row, st->w);
+    }
+    return out;
+}
+
+/* The stream got past the batch: the destinations go back in the (late) reply. */
+static void CUDA_CB batch_done_cb(void *arg)
+{
+    batch_st *b = arg;
+    if (b->out_n) {
+        uint8_t *out = batch_pack(b);
+        ProtobufCBinaryData rb[2] = { { sizeof b->fail, (uint8_t *)&b->fail }, { out ? b->out_n : 0, out } };
+        bf_sv_send_reply(b->ss, b->id, out ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY, rb, 2);
+        free(out);
+    }
+    batch_free(b);
+}
+
+/* After the driver accepted the batch (r) or refused it: reply now, or when the stream gets there. */
+static CUresult batch_after(bf_sargs *s, batch_st *b, CUresult r, CUstream st)
+{
+    if (r != CUDA_SUCCESS || !b->n) {
+        bf_sr_bytes(s, &b->fail, sizeof b->fail);
+        batch_free(b);
+        return r;
+    }
+    b->ss = s->ss;
+    b->id = s->c->id;
+    int late = b->out_n != 0;
+    uint64_t fail = b->fail;
+    if (after_stream(s, st, batch_done_cb, b) == CUDA_SUCCESS) {
+        if (late) s->no_reply = 1;
+        else bf_sr_bytes(s, &fail, sizeof fail);
+        return r;
+    }
+    /* no host function: wait for the stream here */
+    CUresult (*sync)(CUstream) = (CUresult (*)(CUstream))SYM(s, "cuStreamSynchronize");
+    if (sync) r = sync(st);
+    bf_sr_bytes(s, &b->fail, sizeof b->fail);
+    if (r == CUDA_SUCCESS && b->out_n) {
+        uint8_t *out = batch_pack(b);
+        if (out) bf_sr_bytes_owned(s, out, b->out_n);
+        else r = CUDA_ERROR_OUT_OF_MEMORY;
+    }
+    batch_free(b);
+    return r;
+}
+
+typedef CUresult (*batch_v1_t)(CUdeviceptr *, CUdeviceptr *, size_t *, size_t, CUmemcpyAttributes *, size_t *, size_t,
+                               size_t *, CUstream);
+typedef CUresult (*batch_v2_t)(CUdeviceptr *, CUdeviceptr *, size_t *, size_t, CUmemcpyAttributes *, size_t *, size_t,
+                               CUstream);
+
+/* fnp: the CUDA 12.8 form; a _v2 request runs the backend's _v2 when it has one */
+CUresult bf_sv_cuMemcpyBatchAsync(bf_sargs *s, void *fnp)
+{
+    int v1 = (int)bf_sa_u64(s);
+    (void)bf_sa_u64(s);                             /* failIdx present: the reply always has it */
+    size_t count = (size_t)bf_sa_u64(s);
+    int has_d = (int)bf_sa_u64(s), has_s = (int)bf_sa_u64(s), has_z = (int)bf_sa_u64(s);
+    size_t nattrs = (size_t)bf_sa_u64(s);
+    int has_a = (int)bf_sa_u64(s), has_i = (int)bf_sa_u64(s);
+    CUstream st = stream_arg(s);
+    size_t nops, nat, nix, left;
+    const uint8_t *ops = bf_sa_bytes(s, &nops);
+    const void *at = bf_sa_bytes(s, &nat), *ix = bf_sa_bytes(s, &nix);
+    const uint8_t *pk = bf_sa_bytes(s, &left);
+    if (s->bad) return CUDA_ERROR_INVALID_VALUE;
+    int all = has_d && has_s && has_z;
+    size_t na = nat / sizeof(CUmemcpyAttributes);
+    if ((all && nops != count * sizeof(batch_op)) || (!all && count > 65536) || (has_a && nattrs > na) ||
+        (has_i && nattrs > nix / sizeof(size_t)) || na > BF_MAX_FRAME / sizeof(CUmemcpyAttributes))
+        return CUDA_ERROR_INVALID_VALUE;
+    size_t cn = count ? count : 1;
+    CUdeviceptr *d = calloc(cn, sizeof *d), *sr = calloc(cn, sizeof *sr);
+    size_t *z = calloc(cn, sizeof *z), *idx = calloc(na ? na : 1, sizeof *idx);
+    CUmemcpyAttributes *a = calloc(na ? na : 1, sizeof *a);
+    batch_st *b = calloc(1, sizeof *b);
+    bstage *v = all ? calloc(2 * cn, sizeof *v) : NULL;
+    CUresult r = CUDA_SUCCESS;
+    if (!d || !sr || !z || !idx || !a || !b || (all && !v)) r = CUDA_ERROR_OUT_OF_MEMORY;
+    if (b) { b->v = v; b->fail = SIZE_MAX; }
+    if (r == CUDA_SUCCESS) {
+        if (na) memcpy(a, at, na * sizeof *a);
+        if (na) memcpy(idx, ix, na * sizeof *idx);
+        for (size_t i = 0; all && i < count; i++) {
+            batch_op op;
+            memcpy(&op, ops + i * sizeof op, sizeof op);
+            d[i] = op.dst; sr[i] = op.src; z[i] = (size_t)op.size;
+            uint8_t *p;
+            if ((op.host & BATCH_SRC_HOST) && !(p = batch_stage(b, z[i], 1, 1, z[i], 1, 0, &pk, &left))) r = CUDA_ERROR_INVALID_VALUE;
+            else if (op.host & BATCH_SRC_HOST) sr[i] = (CUdeviceptr)(uintptr_t)p;
+            if (r == CUDA_SUCCESS && (op.host & BATCH_DST_HOST) && !(p = batch_stage(b, z[i], 1, 1, z[i], 1, 1, &pk, &left)))
+                r = CUDA_ERROR_INVALID_VALUE;
+            else if (r == CUDA_SUCCESS && (op.host & BATCH_DST_HOST)) d[i] = (CUdeviceptr)(uintptr_t)p;
+            if (r != CUDA_SUCCESS) { b->fail = i; break; }
+        }
+    }
+    if (r == CUDA_SUCCESS) {
+        void *v2 = v1 ? NULL : bf_sv_sym_flavour(s, "cuMemcpyBatchAsync_v2", s->flavour);
+        CUdeviceptr *pd = has_d ? d : NULL, *ps = has_s ? sr : NULL;
+        size_t *pz = has_z ? z : NULL, *pi = has_i ? idx : NULL;
+        CUmemcpyAttributes *pa = has_a ? a : NULL;
+        if (v2) r = ((batch_v2_t)v2)(pd, ps, pz, count, pa, pi, nattrs, st);
+        else r = ((batch_v1_t)fnp)(pd, ps, pz, count, pa, pi, nattrs, &b->fail, st);
+    }
+    free(d); free(sr); free(z); free(idx); free(a);
+    if (!b) return r;
+    return batch_after(s, b, r, st);
+}
+
+typedef CUresult (*batch3d_v1_t)(size_t, CUDA_MEMCPY3D_BATCH_OP *, size_t *, unsigned long long, CUstream);
+typedef CUresult (*batch3d_v2_t)(size_t, CUDA_MEMCPY3D_BATCH_OP *, unsigned long long, CUstream);
+
+/* One operand: a host pointer gets its staging buffer, an array its server handle. */
+static int batch3d_operand(bf_sargs *s, batch_st *b, CUmemcpy3DOperand *o, const CUextent3D *e, int host, int dst,
+                           const uint8_t **pk, size_t *left)
+{
+    if (o->type == CU_MEMCPY_OPERAND_TYPE_ARRAY) {
+        o->op.array.array = (CUarray)bf_sh_get(s, (uint64_t)(uintptr_t)o->op.array.array);
+        return 0;
+    }
+    if (!host || o->type != CU_MEMCPY_OPERAND_TYPE_POINTER) return 0;
+    size_t row = o->op.ptr.rowLength ? o->op.ptr.rowLength : e->width;
+    size_t layer = o->op.ptr.layerHeight ? o->op.ptr.layerHeight : e->height;
+    uint8_t *p = batch_stage(b, e->width, e->height, e->depth, row, layer, dst, pk, left);
+    if (!p) return -1;
+    o->op.ptr.ptr = (CUdeviceptr)(uintptr_t)p;
+    return 0;
+}
+
+CUresult bf_sv_cuMemcpy3DBatchAsync(bf_sargs *s, void *fnp)
+{
+    int v1 = (int)bf_sa_u64(s);
+    (void)bf_sa_u64(s);                             /* failIdx present: the reply always has it */
+    size_t num = (size_t)bf_sa_u64(s);
+    int has_ops = (int)bf_sa_u64(s);
+    unsigned long long flags = bf_sa_u64(s);
+    CUstream st = stream_arg(s);
+    size_t nops, nhost, left;
+    const void *opsb = bf_sa_bytes(s, &nops);
+    const uint8_t *host = bf_sa_bytes(s, &nhost);
+    const uint8_t *pk = bf_sa_bytes(s, &left);
+    if (s->bad) return CUDA_ERROR_INVALID_VALUE;
+    size_t n = has_ops ? num : 0;
+    if (nops != n * sizeof(CUDA_MEMCPY3D_BATCH_OP) || nhost != n) return CUDA_ERROR_INVALID_VALUE;
+    CUDA_MEMCPY3D_BATCH_OP *ops = malloc(n ? nops : 1);
+    batch_st *b = calloc(1, sizeof *b);
+    bstage *v = calloc(2 * (n ? n : 1), sizeof *v);
+    CUresult r = ops && b && v ? CUDA_SUCCESS : CUDA_ERROR_OUT_OF_MEMORY;
+    if (b) { b->v = v; b->fail = SIZE_MAX; }
+    else free(v);
+    if (r == CUDA_SUCCESS && n) memcpy(ops, opsb, nops);
+    for (size_t i = 0; r == CUDA_SUCCESS && i < n; i++) {
+        CUDA_MEMCPY3D_BATCH_OP *op = &ops[i];
+        if (batch3d_operand(s, b, &op->src, &op->extent, host[i] & BATCH_SRC_HOST, 0, &pk, &left) ||
+            batch3d_operand(s, b, &op->dst, &op->extent, host[i] & BATCH_DST_HOST, 1, &pk, &left)) {
+            r = CUDA_ERROR_INVALID_VALUE;
+            b->fail = i;
+        }
+    }
+    if (r == CUDA_SUCCESS) {
+        void *v2 = v1 ? NULL : bf_sv_sym_flavour(s, "cuMemcpy3DBatchAsync_v2", s->flavour);
+        if (v2) r = ((batch3d_v2_t)v2)(num, has_ops ? ops : NULL, flags, st);
+        else r = ((batch3d_v1_t)fnp)(num, has_ops ? ops : NULL, &b->fail, flags, st);
+    }
+    free(ops);
+    if (!b) return r;
+    return batch_after(s, b, r, st);
+}
 
 /* a: p0, p1 -> reply a: memory type of each (0: not device-accessible memory of the server) */
 CUresult bf_sv_bfMemClassify(bf_sargs *s, void *fnp)

@@ -11,9 +11,8 @@
  *     bf_shim_export_sweep (a primary context may have been released to zero: every context with
  *     storage that the server now calls destroyed or invalid) run them just after the fact, as the
  *     server tells of those ends only once they happened;
- *   - the older-version names the runtime asks for: cuDeviceGetUuid (pre-11.4), the context
- *     lifetime calls cuDevicePrimaryCtxRelease, cuDevicePrimaryCtxReset, cuCtxDestroy (pre-11.0),
- *     cuEventElapsedTime (pre-12.8). */
+ *   - bf_shim_primary_reset, which legacy.c's cuDevicePrimaryCtxReset (pre-11.0) forwards to.
+ * The older-version names (cuDeviceGetUuid, cuCtxDestroy, ...) are legacy.c's. */
 #include "rpc.h"
 #include "export_tables.h"
 #include <stdarg.h>
@@ -24,41 +23,10 @@ void bf_shim_export_ctx_destroyed(CUcontext ctx);
 void bf_shim_export_sweep(void);
 void *bf_shim_export_proc(void *fn);
 
-/* cuDeviceGetUuid before CUDA 11.4 (the runtime still asks for it by that version); the same
- * answer as _v2, as the driver gives for a device that is not a MIG instance. */
-#undef cuDeviceGetUuid
-BF_API CUresult CUDAAPI cuDeviceGetUuid(CUuuid *uuid, CUdevice dev);
-BF_API CUresult CUDAAPI cuDeviceGetUuid(CUuuid *uuid, CUdevice dev)
-{
-    return cuDeviceGetUuid_v2(uuid, dev);
-}
-
-/* The pre-11.0 names of the context lifetime calls (the runtime asks for cuDevicePrimaryCtxRelease
- * by them at exit): the same calls, as the driver has them. */
-#undef cuDevicePrimaryCtxRelease
-#undef cuDevicePrimaryCtxReset
-#undef cuCtxDestroy
-BF_API CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice dev);
-BF_API CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice dev) { return cuDevicePrimaryCtxRelease_v2(dev); }
-static CUresult primary_reset(CUdevice dev);
-BF_API CUresult CUDAAPI cuDevicePrimaryCtxReset(CUdevice dev);
-BF_API CUresult CUDAAPI cuDevicePrimaryCtxReset(CUdevice dev) { return primary_reset(dev); }
-BF_API CUresult CUDAAPI cuCtxDestroy(CUcontext ctx);
-BF_API CUresult CUDAAPI cuCtxDestroy(CUcontext ctx) { return cuCtxDestroy_v2(ctx); }
-
-/* cuEventElapsedTime before CUDA 12.8 (the CUDA 12 runtime asks for it): the same call. */
-#undef cuEventElapsedTime
-BF_API CUresult CUDAAPI cuEventElapsedTime(float *ms, CUevent start, CUevent end);
-BF_API CUresult CUDAAPI cuEventElapsedTime(float *ms, CUevent start, CUevent end)
-{
-    return cuEventElapsedTime_v2(ms, start, end);
-}
-
-/* cuCtxCreate_v2 (flags, device): the v4 entry point without creation parameters. */
-static CUresult ctx_create(CUcontext *pctx, unsigned flags, CUdevice dev)
-{
-    return cuCtxCreate(pctx, NULL, flags, dev);
-}
+/* cuDevicePrimaryCtxReset as cuGetProcAddress hands out its _v2 and legacy.c exports its pre-11.0
+ * name: the storage destructors first, then the reset. */
+CUresult bf_shim_primary_reset(CUdevice dev);
+CUresult CUDAAPI cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, CUdevice dev);   /* legacy.c */
 
 static void export_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void export_log(const char *fmt, ...)
@@ -76,7 +44,7 @@ static int g_served;   /* a table was handed out: context-local storage may exis
 /* A reset keeps the primary context's handle (the server's driver reactivates it), so no later
  * check can tell it ended: its storage destructors run here, before the reset, while it is still
  * usable (as the driver runs them). The handle comes from a retain balanced by a release. */
-static CUresult primary_reset(CUdevice dev)
+CUresult bf_shim_primary_reset(CUdevice dev)
 {
     unsigned flags;
     int active = 0;
@@ -92,7 +60,7 @@ static CUresult primary_reset(CUdevice dev)
 
 void *bf_shim_export_proc(void *fn)
 {
-    return fn == (void *)cuDevicePrimaryCtxReset_v2 ? (void *)primary_reset : fn;
+    return fn == (void *)cuDevicePrimaryCtxReset_v2 ? (void *)bf_shim_primary_reset : fn;
 }
 
 static const bf_export_ops g_shim_ops = {
@@ -103,7 +71,7 @@ static const bf_export_ops g_shim_ops = {
     .ctx_get_current = cuCtxGetCurrent,
     .primary_ctx_retain = cuDevicePrimaryCtxRetain,
     .primary_ctx_release = cuDevicePrimaryCtxRelease_v2,
-    .ctx_create = ctx_create,
+    .ctx_create = cuCtxCreate_v2,   /* legacy.c: the v4 entry point without creation parameters */
     .module_load_data = cuModuleLoadData,
     .log = export_log,
     .debug = NULL,

@@ -5,7 +5,9 @@
  * split. Generic copies (cuMemcpy, UNIFIED 2D/3D) ask the server which side each pointer is on.
  * Host memory (cuMemAllocHost, cuMemHostAlloc, cuMemHostRegister) is plain client memory. An async
  * copy waits for its reply when the driver could refuse it at the call (a stream not seen valid in
- * this context, a device range outside the allocations memtrack.c knows). */
+ * this context, a device range outside the allocations memtrack.c knows). Batched copies
+ * (cuMemcpyBatchAsync, cuMemcpy3DBatchAsync) are memcpy_batch.c's, with bf_mem_classify and
+ * bf_host_mapped from here. */
 #include "rpc.h"
 #include "bf_calls.h"
 #include <stdlib.h>
@@ -74,7 +76,7 @@ BF_API CUresult CUDAAPI cuMemcpyDtoHAsync_v2_ptsz(void *d, CUdeviceptr s, size_t
 BF_API CUresult CUDAAPI cuMemcpyDtoHAsync_v2_ptsz(void *d, CUdeviceptr s, size_t n, CUstream st) { return dtoh(PTSZ, d, s, n, 1, st); }
 
 /* ---- generic copies ------------------------------------------------------------------------------ */
-static CUresult classify(CUdeviceptr a, CUdeviceptr b, unsigned *ta, unsigned *tb)
+CUresult bf_mem_classify(CUdeviceptr a, CUdeviceptr b, unsigned *ta, unsigned *tb)
 {
     bf_call c;
     bf_call_init(&c, BF_FN_bfMemClassify, 0);
@@ -103,7 +105,7 @@ static CUresult dtod(int fl, CUdeviceptr d, CUdeviceptr s, size_t n, int async, 
 
 /* Is [p, p+n) mapped in this process? (a pointer the server does not know is taken as client
  * memory only when it is) */
-static int host_mapped(uintptr_t p, size_t n)
+int bf_host_mapped(uintptr_t p, size_t n)
 {
     long pg = sysconf(_SC_PAGESIZE);
     uintptr_t lo = p & ~(uintptr_t)(pg - 1), hi = (p + (n ? n : 1) + pg - 1) & ~(uintptr_t)(pg - 1);
@@ -119,10 +121,10 @@ static CUresult generic(int fl, CUdeviceptr d, CUdeviceptr s, size_t n, int asyn
 {
     unsigned td, ts;
     if (!bf_connected()) return bf_not_connected_result();
-    CUresult r = classify(d, s, &td, &ts);
+    CUresult r = bf_mem_classify(d, s, &td, &ts);
     if (r != CUDA_SUCCESS) return r;
     int dh = td != CU_MEMORYTYPE_DEVICE, sh = ts != CU_MEMORYTYPE_DEVICE;
-    if (n && ((dh && !host_mapped(d, n)) || (sh && !host_mapped(s, n)))) return CUDA_ERROR_INVALID_VALUE;
+    if (n && ((dh && !bf_host_mapped(d, n)) || (sh && !bf_host_mapped(s, n)))) return CUDA_ERROR_INVALID_VALUE;
     if (dh && sh) {
         if (async && st) { r = cuStreamSynchronize(st); if (r) return r; }
         memmove((void *)(uintptr_t)d, (const void *)(uintptr_t)s, n);
@@ -146,7 +148,7 @@ static CUresult resolve_types(CUmemorytype *st, CUdeviceptr sp, CUmemorytype *dt
 {
     if (*st != CU_MEMORYTYPE_UNIFIED && *dt != CU_MEMORYTYPE_UNIFIED) return CUDA_SUCCESS;
     unsigned ts, td;
-    CUresult r = classify(sp, dp, &ts, &td);
+    CUresult r = bf_mem_classify(sp, dp, &ts, &td);
     if (r != CUDA_SUCCESS) return r;
     if (*st == CU_MEMORYTYPE_UNIFIED) *st = ts == CU_MEMORYTYPE_DEVICE ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
     if (*dt == CU_MEMORYTYPE_UNIFIED) *dt = td == CU_MEMORYTYPE_DEVICE ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;

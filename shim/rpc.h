@@ -82,6 +82,10 @@ void bf_mem_forget_all(void);
 int bf_mem_in(CUdeviceptr p, size_t n);
 int bf_mem_in2d(CUdeviceptr p, size_t pitch, size_t width, size_t height);
 int bf_mem_is_base(CUdeviceptr p);
+/* memcpy.c: the memory types the server sees at two pointers (0: none of its memory, so the
+ * client's), and whether [p, p+n) is mapped in this process. */
+CUresult bf_mem_classify(CUdeviceptr a, CUdeviceptr b, unsigned *ta, unsigned *tb);
+int bf_host_mapped(uintptr_t p, size_t n);
 /* Errors (errors.c): "CUDA_ERROR_..." or NULL. */
 const char *bf_error_name(CUresult r);
 void bf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -63,7 +63,6 @@ EXCLUDE=(
   "test_mem_copy:async_ordering        expects an async copy from page-locked memory to read it when the stream gets there; the client sends it at the call (the remote GPU cannot read the client's memory later)"
   "test_mem_host:alloc_host            mapped host memory (cuMemHostGetDevicePointer): a remote GPU cannot reach the client's memory"
   "test_mem_host:register_host         mapped registered memory (cuMemHostGetDevicePointer): a remote GPU cannot reach the client's memory"
-  "test_mem_copy:batches               NOT A LEGITIMATE EXCLUSION, a gap: cuMemcpyBatchAsync / cuMemcpy3DBatchAsync are not remoted yet (host operands need staging on the server); remove when they are"
   "test_mem_kernel:kernels_reach_every_kind   kernels store to mapped host memory and the host reads managed memory directly: neither exists across the network"
 )
 

@@ -4,8 +4,11 @@
 # Every program in $B/tests/rt/ (NAME.static, NAME.shared, and with CUDA 12: NAME.static12,
 # NAME.shared12) runs with LD_LIBRARY_PATH at $B/lib/bitfusion/emu (plus the CUDA 12 runtime for
 # .shared12); each .shared program runs again on the newest CUDA 13 runtime wheel when one is
-# installed (rt.env names it). Remote mode: the same runs once more each through the client library,
-# as `BITFUSION_CONFIG_DIR=<bundle> $B/bin/bitfusion run -n 1 -- PROG` against one private
+# installed (rt.env names it). Among them are the corpus programs, rt_corpus_*: the kernels of
+# tests/kernels/ (all but faults.cu, which rt_faults covers) as ordinary runtime programs, each
+# verifying its results against C references (tests/rt/rt_corpus.h). Remote mode: the same runs
+# once more each through the client library, as
+# `BITFUSION_CONFIG_DIR=<bundle> $B/bin/bitfusion run -n 1 -- PROG` against one private
 # `bitfusiond --backend emu` (127.0.0.1, a free port, a throwaway cluster PKI and client bundle, as
 # tests/demo/demo.sh makes them), started before the first and stopped at the end; sanitizer reports
 # in its log count as a failure. One case per run: "PASS  name" / "FAIL  name" with the output of a
