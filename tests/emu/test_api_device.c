@@ -10,23 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int g_failed, g_case_failed;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
-#define CHECK_RC(call, want)                                                        \
-    do {                                                                            \
-        CUresult rc_ = (call);                                                      \
-        if (rc_ != (want)) {                                                        \
-            printf("FAIL %s:%d: %s returned %d, expected %s\n", __FILE__, __LINE__, \
-                   #call, (int)rc_, #want);                                         \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
+#include "api_check.h"
 
 static int attr(CUdevice_attribute a, CUdevice d)
 {
@@ -116,10 +100,8 @@ static void case_every_attribute(void)
     for (int a = 1; a < CU_DEVICE_ATTRIBUTE_MAX; a++) {
         int v = -12345;
         CUresult rc = cuDeviceGetAttribute(&v, (CUdevice_attribute)a, 0);
-        if (rc != CUDA_SUCCESS || v == -12345) {
-            printf("FAIL %s:%d: attribute %d: rc %d value %d\n", __FILE__, __LINE__, a, (int)rc, v);
-            g_case_failed = 1;
-        }
+        if (rc != CUDA_SUCCESS || v == -12345)
+            api_check_failf(__FILE__, __LINE__, "attribute %d: rc %d value %d", a, (int)rc, v);
     }
     int v;
     CHECK_RC(cuDeviceGetAttribute(&v, (CUdevice_attribute)0, 0), CUDA_ERROR_INVALID_VALUE);
@@ -235,7 +217,7 @@ static int child_configured(void)
     CHECK_RC(cuDeviceCanAccessPeer(&can, 1, 1), CUDA_SUCCESS);
     CHECK(can == 0);
     CHECK_RC(cuDeviceCanAccessPeer(&can, 0, 9), CUDA_ERROR_INVALID_DEVICE);
-    return g_case_failed;
+    return api_check_case_failed();
 }
 
 static int child_defaults_after_bad_values(void)
@@ -250,7 +232,7 @@ static int child_defaults_after_bad_values(void)
     CHECK(attr(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, 0) == 8);
     CHECK(attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, 0) == 8);
     CHECK(attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, 0) == 0);
-    return g_case_failed;
+    return api_check_case_failed();
 }
 
 static int child_no_devices(void)
@@ -258,7 +240,7 @@ static int child_no_devices(void)
     int n;
     CHECK_RC(cuInit(0), CUDA_ERROR_NO_DEVICE);
     CHECK_RC(cuDeviceGetCount(&n), CUDA_ERROR_NOT_INITIALIZED);
-    return g_case_failed;
+    return api_check_case_failed();
 }
 
 static void case_env_configuration(void)
@@ -284,11 +266,6 @@ static void case_env_bad_values(void)
     CHECK(run_child("child-none", zero, err, sizeof err) == 0);
 }
 
-typedef struct test_case {
-    const char *name;
-    void (*fn)(void);
-} test_case;
-
 int main(int argc, char **argv)
 {
     g_self = "/proc/self/exe";
@@ -310,7 +287,7 @@ int main(int argc, char **argv)
     unsetenv("BITFUSION_EMU_NAME");
     unsetenv("BITFUSION_EMU_CC");
     alarm(120);
-    static const test_case cases[] = {
+    static const api_check_case cases[] = {
         { "before_init", case_before_init },
         { "enumeration", case_enumeration },
         { "uuid", case_uuid },
@@ -320,14 +297,5 @@ int main(int argc, char **argv)
         { "env_configuration", case_env_configuration },
         { "env_bad_values", case_env_bad_values },
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        g_case_failed = 0;
-        cases[i].fn();
-        printf("%s %s\n", g_case_failed ? "FAIL" : "ok  ", cases[i].name);
-        g_case_failed ? failed++ : passed++;
-        g_failed |= g_case_failed;
-    }
-    printf("cases: %d passed, %d failed, 0 skipped\n", passed, failed);
-    return g_failed ? 1 : 0;
+    return API_CHECK_RUN(cases, 0);
 }

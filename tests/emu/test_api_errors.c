@@ -9,23 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int g_failed, g_case_failed;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
-#define CHECK_RC(call, want)                                                        \
-    do {                                                                            \
-        CUresult rc_ = (call);                                                      \
-        if (rc_ != (want)) {                                                        \
-            printf("FAIL %s:%d: %s returned %d, expected %s\n", __FILE__, __LINE__, \
-                   #call, (int)rc_, #want);                                         \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
+#include "api_check.h"
 
 #define ALL_CODES(X) \
     X(CUDA_SUCCESS) X(CUDA_ERROR_INVALID_VALUE) X(CUDA_ERROR_OUT_OF_MEMORY) X(CUDA_ERROR_NOT_INITIALIZED) \
@@ -70,11 +54,9 @@ static void check_code(CUresult code, const char *expect)
 {
     const char *name = NULL, *text = NULL;
     CUresult a = cuGetErrorName(code, &name), b = cuGetErrorString(code, &text);
-    if (a != CUDA_SUCCESS || b != CUDA_SUCCESS || !name || !text || strcmp(name, expect) || !text[0]) {
-        printf("FAIL %s:%d: code %d (%s): name %s text %s\n", __FILE__, __LINE__, (int)code, expect,
-               name ? name : "(null)", text ? text : "(null)");
-        g_case_failed = 1;
-    }
+    if (a != CUDA_SUCCESS || b != CUDA_SUCCESS || !name || !text || strcmp(name, expect) || !text[0])
+        api_check_failf(__FILE__, __LINE__, "code %d (%s): name %s text %s", (int)code, expect,
+                        name ? name : "(null)", text ? text : "(null)");
 }
 
 static void case_every_code(void)
@@ -163,29 +145,15 @@ static void case_unimplemented_stubs(void)
     CHECK(count(log, "cuDeviceGetNvSciSyncAttributes is not implemented") == 1);
 }
 
-typedef struct test_case {
-    const char *name;
-    void (*fn)(void);
-} test_case;
-
 int main(void)
 {
     setenv("BITFUSION_EMU_LOG", "warn", 1);
     alarm(60);
-    static const test_case cases[] = {
+    static const api_check_case cases[] = {
         { "every_code", case_every_code },
         { "known_texts", case_known_texts },
         { "unknown_codes", case_unknown_codes },
         { "unimplemented_stubs", case_unimplemented_stubs },
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        g_case_failed = 0;
-        cases[i].fn();
-        printf("%s %s\n", g_case_failed ? "FAIL" : "ok  ", cases[i].name);
-        g_case_failed ? failed++ : passed++;
-        g_failed |= g_case_failed;
-    }
-    printf("cases: %d passed, %d failed, 0 skipped\n", passed, failed);
-    return g_failed ? 1 : 0;
+    return API_CHECK_RUN(cases, 0);
 }

@@ -11,23 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int g_failed, g_case_failed;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
-#define CHECK_RC(call, want)                                                        \
-    do {                                                                            \
-        CUresult rc_ = (call);                                                      \
-        if (rc_ != (want)) {                                                        \
-            printf("FAIL %s:%d: %s returned %d, expected %s\n", __FILE__, __LINE__, \
-                   #call, (int)rc_, #want);                                         \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
+#include "api_check.h"
 
 /* nvcc -arch=sm_80 -ptx of: vecadd(a,b,c,n); __device__ int g_value = 5; __constant__ int
  * c_add[2]; read_global(out): out[t] = g_value + c_add[t&1]; poke(p): p[t] = 1;
@@ -101,8 +85,7 @@ static CUmodule g_mod;
 
 static void case_setup(void)
 {
-    CHECK_RC(cuInit(0), CUDA_SUCCESS);
-    CHECK_RC(cuCtxCreate(&g_ctx, NULL, 0, 0), CUDA_SUCCESS);
+    api_check_ctx_create(&g_ctx);
     CHECK_RC(cuModuleLoadData(&g_mod, k_ptx), CUDA_SUCCESS);
 }
 
@@ -155,13 +138,6 @@ static void case_functions(void)
     CHECK_RC(cuFuncGetAttribute(&v, CU_FUNC_ATTRIBUTE_NUM_REGS, (CUfunction)&v), CUDA_ERROR_INVALID_HANDLE);
 }
 
-static CUfunction func(CUmodule m, const char *name)
-{
-    CUfunction f = NULL;
-    CHECK_RC(cuModuleGetFunction(&f, m, name), CUDA_SUCCESS);
-    return f;
-}
-
 static void case_vecadd(void)
 {
     enum { N = 1000 };
@@ -177,7 +153,7 @@ static void case_vecadd(void)
     CHECK_RC(cuMemAlloc(&dc, sizeof c), CUDA_SUCCESS);
     CHECK_RC(cuMemcpyHtoD(da, a, sizeof a), CUDA_SUCCESS);
     CHECK_RC(cuMemcpyHtoD(db, b, sizeof b), CUDA_SUCCESS);
-    CUfunction f = func(g_mod, "vecadd");
+    CUfunction f = api_check_func(g_mod, "vecadd");
     int n = N;
     void *params[] = { &da, &db, &dc, &n };
     CHECK_RC(cuLaunchKernel(f, (N + 127) / 128, 1, 1, 128, 1, 1, 0, NULL, params, NULL), CUDA_SUCCESS);
@@ -228,7 +204,7 @@ static void case_vecadd(void)
 
 static void case_launch_config_errors(void)
 {
-    CUfunction f = func(g_mod, "poke");
+    CUfunction f = api_check_func(g_mod, "poke");
     CUdeviceptr d;
     CHECK_RC(cuMemAlloc(&d, 4096), CUDA_SUCCESS);
     void *params[] = { &d };
@@ -251,7 +227,7 @@ static void case_launch_config_errors(void)
 
 static void case_dynamic_shared(void)
 {
-    CUfunction f = func(g_mod, "dyn_smem");
+    CUfunction f = api_check_func(g_mod, "dyn_smem");
     CUdeviceptr d;
     int out[256];
     CHECK_RC(cuMemAlloc(&d, sizeof out), CUDA_SUCCESS);
@@ -291,7 +267,8 @@ static void case_globals(void)
     int out[4] = { 0 };
     CHECK_RC(cuMemAlloc(&d, sizeof out), CUDA_SUCCESS);
     void *params[] = { &d };
-    CHECK_RC(cuLaunchKernel(func(g_mod, "read_global"), 1, 1, 1, 4, 1, 1, 0, NULL, params, NULL), CUDA_SUCCESS);
+    CHECK_RC(cuLaunchKernel(api_check_func(g_mod, "read_global"), 1, 1, 1, 4, 1, 1, 0, NULL, params, NULL),
+             CUDA_SUCCESS);
     CHECK_RC(cuMemcpyDtoH(out, d, sizeof out), CUDA_SUCCESS);
     CHECK(out[0] == 15 && out[1] == 25 && out[2] == 15 && out[3] == 25);
     CHECK_RC(cuMemFree(d), CUDA_SUCCESS);
@@ -372,8 +349,8 @@ static void case_link(void)
     CHECK_RC(cuMemAlloc(&d, 8), CUDA_SUCCESS);
     CUdeviceptr d1 = d + 4;
     void *pa[] = { &d }, *pb[] = { &d1 };
-    CHECK_RC(cuLaunchKernel(func(m, "kA"), 1, 1, 1, 1, 1, 1, 0, NULL, pa, NULL), CUDA_SUCCESS);
-    CHECK_RC(cuLaunchKernel(func(m, "kB"), 1, 1, 1, 1, 1, 1, 0, NULL, pb, NULL), CUDA_SUCCESS);
+    CHECK_RC(cuLaunchKernel(api_check_func(m, "kA"), 1, 1, 1, 1, 1, 1, 0, NULL, pa, NULL), CUDA_SUCCESS);
+    CHECK_RC(cuLaunchKernel(api_check_func(m, "kB"), 1, 1, 1, 1, 1, 1, 0, NULL, pb, NULL), CUDA_SUCCESS);
     CHECK_RC(cuMemcpyDtoH(out, d, 8), CUDA_SUCCESS);
     CHECK(out[0] == 7 && out[1] == 8);
     CHECK_RC(cuMemFree(d), CUDA_SUCCESS);
@@ -429,7 +406,7 @@ static void case_library(void)
 
 static void case_occupancy(void)
 {
-    CUfunction f = func(g_mod, "vecadd");
+    CUfunction f = api_check_func(g_mod, "vecadd");
     int blocks = -1, best_blocks = 0, grid = 0, bs = 0;
     CHECK_RC(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, f, 256, 0), CUDA_SUCCESS);
     CHECK(blocks >= 1 && blocks <= 8);
@@ -477,7 +454,7 @@ static void case_sticky_fault(void)
     void *params[] = { &bad };
     g_gate = 0;
     CHECK_RC(cuLaunchHostFunc(NULL, wait_gate, NULL), CUDA_SUCCESS);
-    CHECK_RC(cuLaunchKernel(func(m, "poke"), 1, 1, 1, 32, 1, 1, 0, NULL, params, NULL), CUDA_SUCCESS);
+    CHECK_RC(cuLaunchKernel(api_check_func(m, "poke"), 1, 1, 1, 32, 1, 1, 0, NULL, params, NULL), CUDA_SUCCESS);
     CHECK_RC(cuStreamAddCallback(NULL, cb_status, NULL, 0), CUDA_SUCCESS);
     CHECK_RC(cuLaunchHostFunc(NULL, hostfn_mark, NULL), CUDA_SUCCESS);
     g_gate = 1;
@@ -487,7 +464,8 @@ static void case_sticky_fault(void)
     CHECK_RC(cuCtxSynchronize(), CUDA_ERROR_ILLEGAL_ADDRESS);
     CUdeviceptr d;
     CHECK_RC(cuMemAlloc(&d, 16), CUDA_ERROR_ILLEGAL_ADDRESS);
-    CHECK_RC(cuLaunchKernel(func(m, "poke"), 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL), CUDA_ERROR_ILLEGAL_ADDRESS);
+    CHECK_RC(cuLaunchKernel(api_check_func(m, "poke"), 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL),
+             CUDA_ERROR_ILLEGAL_ADDRESS);
     CUstream s;
     CHECK_RC(cuStreamCreate(&s, 0), CUDA_ERROR_ILLEGAL_ADDRESS);
     CHECK_RC(cuCtxDestroy(c), CUDA_SUCCESS);
@@ -503,15 +481,10 @@ static void case_teardown(void)
     CHECK_RC(cuCtxDestroy(g_ctx), CUDA_SUCCESS);
 }
 
-typedef struct test_case {
-    const char *name;
-    void (*fn)(void);
-} test_case;
-
 int main(void)
 {
     alarm(300);
-    static const test_case cases[] = {
+    static const api_check_case cases[] = {
         { "setup", case_setup },
         { "functions", case_functions },
         { "vecadd", case_vecadd },
@@ -526,16 +499,5 @@ int main(void)
         { "sticky_fault", case_sticky_fault },
         { "teardown", case_teardown },
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        g_case_failed = 0;
-        cases[i].fn();
-        printf("%s %s\n", g_case_failed ? "FAIL" : "ok  ", cases[i].name);
-        g_case_failed ? failed++ : passed++;
-        g_failed |= g_case_failed;
-        if (i == 0 && g_case_failed)
-            break;   /* nothing else can run */
-    }
-    printf("cases: %d passed, %d failed, 0 skipped\n", passed, failed);
-    return g_failed ? 1 : 0;
+    return API_CHECK_RUN(cases, API_CHECK_SETUP_FIRST);
 }

@@ -11,23 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int g_failed, g_case_failed;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
-#define CHECK_RC(call, want)                                                        \
-    do {                                                                            \
-        CUresult rc_ = (call);                                                      \
-        if (rc_ != (want)) {                                                        \
-            printf("FAIL %s:%d: %s returned %d, expected %s\n", __FILE__, __LINE__, \
-                   #call, (int)rc_, #want);                                         \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
+#include "api_check.h"
 
 /* Per-thread-stream exports (declared by cuda.h only with CUDA_API_PER_THREAD_DEFAULT_STREAM). */
 CUresult cuLaunchHostFunc_ptsz(CUstream hStream, CUhostFn fn, void *userData);
@@ -52,11 +36,9 @@ static void expect(const char *name, int version, cuuint64_t flags, const char *
     void *w = want ? sym(want) : NULL;
     int ok = want ? (rc == CUDA_SUCCESS && st == CU_GET_PROC_ADDRESS_SUCCESS && fn == w && w)
                   : (rc == CUDA_ERROR_NOT_FOUND && fn == NULL && st != CU_GET_PROC_ADDRESS_SUCCESS);
-    if (!ok) {
-        printf("FAIL %s:%d: cuGetProcAddress(%s, %d, %llu): rc %d status %d fn %p, want %s (%p)\n", __FILE__,
-               line, name, version, (unsigned long long)flags, (int)rc, (int)st, fn, want ? want : "none", w);
-        g_case_failed = 1;
-    }
+    if (!ok)
+        api_check_failf(__FILE__, line, "cuGetProcAddress(%s, %d, %llu): rc %d status %d fn %p, want %s (%p)",
+                        name, version, (unsigned long long)flags, (int)rc, (int)st, fn, want ? want : "none", w);
 }
 #define EXPECT(name, version, flags, want) expect(name, version, flags, want, __LINE__)
 
@@ -167,6 +149,7 @@ static void *ptds_thread(void *p)
 
 static void case_per_thread_streams(void)
 {
+    CHECK_RC(cuInit(0), CUDA_SUCCESS);   /* the first case to need it */
     CUcontext ctx = NULL;
     CHECK_RC(cuCtxCreate(&ctx, NULL, 0, 0), CUDA_SUCCESS);
     /* the _ptsz entry points put the NULL stream's work on this thread's stream */
@@ -195,15 +178,10 @@ static void case_per_thread_streams(void)
     CHECK_RC(cuCtxDestroy(ctx), CUDA_SUCCESS);
 }
 
-typedef struct test_case {
-    const char *name;
-    void (*fn)(void);
-} test_case;
-
 int main(void)
 {
     alarm(60);
-    static const test_case cases[] = {
+    static const api_check_case cases[] = {
         { "versions", case_versions },          /* before cuInit: allowed */
         { "per_thread", case_per_thread },
         { "not_found", case_not_found },
@@ -211,16 +189,5 @@ int main(void)
         { "export_table", case_export_table },
         { "per_thread_streams", case_per_thread_streams },
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (!strcmp(cases[i].name, "per_thread_streams"))
-            CHECK_RC(cuInit(0), CUDA_SUCCESS);
-        g_case_failed = 0;
-        cases[i].fn();
-        printf("%s %s\n", g_case_failed ? "FAIL" : "ok  ", cases[i].name);
-        g_case_failed ? failed++ : passed++;
-        g_failed |= g_case_failed;
-    }
-    printf("cases: %d passed, %d failed, 0 skipped\n", passed, failed);
-    return g_failed ? 1 : 0;
+    return API_CHECK_RUN(cases, 0);
 }

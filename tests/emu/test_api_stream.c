@@ -11,23 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int g_failed, g_case_failed;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                  \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
-#define CHECK_RC(call, want)                                                        \
-    do {                                                                            \
-        CUresult rc_ = (call);                                                      \
-        if (rc_ != (want)) {                                                        \
-            printf("FAIL %s:%d: %s returned %d, expected %s\n", __FILE__, __LINE__, \
-                   #call, (int)rc_, #want);                                         \
-            g_case_failed = 1;                                                      \
-        }                                                                           \
-    } while (0)
+#include "api_check.h"
 
 /* ---- an execution log written by host functions ------------------------------------------- */
 static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -85,11 +69,7 @@ static void gate_set(int open)
 
 static CUcontext g_ctx;
 
-static void case_setup(void)
-{
-    CHECK_RC(cuInit(0), CUDA_SUCCESS);
-    CHECK_RC(cuCtxCreate(&g_ctx, NULL, 0, 0), CUDA_SUCCESS);
-}
+static void case_setup(void) { api_check_ctx_create(&g_ctx); }
 
 static void case_in_order(void)
 {
@@ -435,15 +415,10 @@ static void case_teardown(void)
     CHECK_RC(cuStreamSynchronize(NULL), CUDA_ERROR_INVALID_CONTEXT);
 }
 
-typedef struct test_case {
-    const char *name;
-    void (*fn)(void);
-} test_case;
-
 int main(void)
 {
     alarm(120);
-    static const test_case cases[] = {
+    static const api_check_case cases[] = {
         { "setup", case_setup },
         { "in_order", case_in_order },
         { "legacy_semantics", case_legacy_semantics },
@@ -457,14 +432,5 @@ int main(void)
         { "concurrency", case_concurrency },
         { "teardown", case_teardown },
     };
-    int passed = 0, failed = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        g_case_failed = 0;
-        cases[i].fn();
-        printf("%s %s\n", g_case_failed ? "FAIL" : "ok  ", cases[i].name);
-        g_case_failed ? failed++ : passed++;
-        g_failed |= g_case_failed;
-    }
-    printf("cases: %d passed, %d failed, 0 skipped\n", passed, failed);
-    return g_failed ? 1 : 0;
+    return API_CHECK_RUN(cases, 0);
 }
