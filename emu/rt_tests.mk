@@ -37,12 +37,13 @@ $(RT_DIR)/%.shared12: $(RT_DIR)/%.o12
 	$(CXX) -o $@ $< $(CUDART12_DIR)/libcudart.so.12 -ldl -lpthread
 .PRECIOUS: $(RT_DIR)/%.o12
 
-# The kernel corpus as runtime programs: tests/rt/rt_corpus_*.cu include tests/kernels/*.cu and
+# The kernel corpus as runtime programs: tests/rt/rt_corpus_*.cu include tests/kernels/*.cu,
+# tests/common/corpus_ref_*.c (the inputs and references they share with tests/emu/test_corpus_*.c) and
 # tests/rt/rt_corpus.h. Each is compiled once, and that one object is linked all four ways (it
 # calls cudaGetDeviceProperties only when the runtime it runs on is CUDA 13 or newer); static
 # pattern rules, so that they take precedence over the pattern rules above.
 RT_CORPUS      := $(patsubst tests/rt/%.cu,$(RT_DIR)/%,$(wildcard tests/rt/rt_corpus_*.cu))
-RT_CORPUS_DEPS := tests/rt/rt_corpus.h $(RT_DEPS) $(wildcard tests/kernels/*.cu)
+RT_CORPUS_DEPS := tests/rt/rt_corpus.h $(RT_DEPS) $(wildcard tests/kernels/*.cu) $(wildcard tests/common/corpus_ref*)
 $(RT_CORPUS:=.o): $(RT_DIR)/%.o: tests/rt/%.cu $(RT_CORPUS_DEPS)
 	@mkdir -p $(dir $@)
 	$(NVCC) -c -o $@ $<
