@@ -5,6 +5,7 @@
  * __constant__ and __device__ globals (constmem.cu), and hand-written PTX that nvcc does not emit
  * (brx.idx jump table, bfe/bfi, prmt.f4e) loaded as PTX text. */
 #include "bft.h"
+#include "corpus_ref.h"
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,23 +23,7 @@ BFT_CASE(calls_noinline)
     double *gd = bft_alloc(n * 8), *wd = bft_alloc(n * 8);
     int64_t *gl = bft_alloc(n * 8), *wl = bft_alloc(n * 8);
     bft_fill_i32(in, n, -100000, 100000, 401);
-    for (unsigned i = 0; i < n; i++) {
-        int v = in[i];
-        float x = (float)(v % 100) * 0.01f, r = 0.0f;
-        for (int k = 7; k >= 0; --k) r = fmaf(r, x, coef[k]);
-        wfo[i] = r + x * 0.5f;
-        wio[2 * i] = v * 3 - 7 + v / 10;
-        wio[2 * i + 1] = v % 10;
-        wd[i] = (double)v * 1.25;
-        {
-            int a = v, b = v + 1, c = v - 2, d = v * 3, e = v >> 1, f = v & 7, g = -v, h = 42;
-            int64_t ii = (int64_t)((uint64_t)(int64_t)v << 20);
-            double j = (double)x * 10.0;
-            unsigned char l = (unsigned char)v;
-            wl[i] = a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h + 9 * ii + (int64_t)(j * 2.0) +
-                    (int64_t)x + 11 * (int64_t)l;
-        }
-    }
+    cref_calls_noinline_want(in, coef, wfo, wio, wd, wl, n);
     CUdeviceptr dcoef = bft_dup(coef, sizeof coef), din = bft_dup(in, n * 4), dfo = bft_dalloc(n * 4);
     CUdeviceptr dio = bft_dalloc(n * 8), dd = bft_dalloc(n * 8), dl = bft_dalloc(n * 8);
     BFT_LAUNCH(bft_func("calls", "calls_noinline"), bft_d1(n / 128), bft_d1(128), 0, &dcoef, &din, &dfo, &dio, &dd, &dl, &n);
@@ -53,14 +38,12 @@ BFT_CASE(calls_noinline)
     bft_cmp_i64("many_args", gl, wl, n);
 }
 
-static int ref_fib(int n) { return n < 2 ? n : ref_fib(n - 1) + ref_fib(n - 2); }
-
 BFT_CASE(fib_recursive)
 {
     unsigned n = 4096;
     int modulo = 13;
     int32_t *got = bft_alloc(n * 4), *want = bft_alloc(n * 4);
-    for (unsigned i = 0; i < n; i++) want[i] = ref_fib((int)(i % 13));
+    cref_fib_want(want, n);
     CUdeviceptr dout = bft_dalloc(n * 4);
     BFT_LAUNCH(bft_func("recursion", "fib_recursive"), bft_d1(n / 64), bft_d1(64), 0, &dout, &n, &modulo);
     bft_sync();
@@ -68,21 +51,12 @@ BFT_CASE(fib_recursive)
     bft_cmp_i32("fib", got, want, n);
 }
 
-static uint32_t ref_depth_sum(int d, int32_t seed)
-{
-    uint32_t buf[8], r;
-    for (int k = 0; k < 8; ++k) buf[k] = (uint32_t)seed * (uint32_t)k + (uint32_t)d;
-    r = buf[((uint32_t)seed + (uint32_t)d) & 7];
-    if (d > 0) r += ref_depth_sum(d - 1, seed ^ (int32_t)r);
-    return r;
-}
-
 BFT_CASE(recurse_local)
 {
     unsigned n = 8192;
     int32_t *seeds = bft_alloc(n * 4), *got = bft_alloc(n * 4), *want = bft_alloc(n * 4);
     bft_fill_i32(seeds, n, -100000, 100000, 403);
-    for (unsigned i = 0; i < n; i++) want[i] = (int32_t)ref_depth_sum((int)(i % 9), seeds[i]);
+    cref_recurse_local_want(seeds, want, n);
     CUdeviceptr ds = bft_dup(seeds, n * 4), dout = bft_dalloc(n * 4);
     BFT_LAUNCH(bft_func("recursion", "recurse_local"), bft_d1(n / 128), bft_d1(128), 0, &ds, &dout, &n);
     bft_sync();
@@ -91,16 +65,6 @@ BFT_CASE(recurse_local)
 }
 
 /* ---- indirect calls ---------------------------------------------------------------------------- */
-
-static int32_t ref_op(int k, int32_t a, int32_t b)
-{
-    switch (k & 3) {
-    case 0: return (int32_t)((uint32_t)a + (uint32_t)b);
-    case 1: return (int32_t)((uint32_t)a - (uint32_t)b);
-    case 2: return (int32_t)((uint32_t)a * (uint32_t)b);
-    default: return a ^ b;
-    }
-}
 
 BFT_CASE(fnptr_calls)
 {
@@ -111,15 +75,12 @@ BFT_CASE(fnptr_calls)
     bft_fill_i32(b, n, -50000, 50000, 412);
     bft_fill_i32(sel, n, 0, 1000, 413);
     CUdeviceptr da = bft_dup(a, n * 4), db = bft_dup(b, n * 4), ds = bft_dup(sel, n * 4), dout = bft_dalloc(n * 4);
-    for (unsigned i = 0; i < n; i++) want[i] = ref_op(sel[i], a[i], b[i]);
+    cref_fnptr_table_want(a, b, sel, want, n);
     BFT_LAUNCH(bft_func("fnptr", "fnptr_table"), bft_d1(n / 128), bft_d1(128), 0, &da, &db, &ds, &dout, &n);
     bft_sync();
     bft_download(got, dout, n * 4);
     bft_cmp_i32("fnptr_table", got, want, n);
-    for (unsigned i = 0; i < n; i++) {
-        int k = (sel[i] & 2) ? 3 : ((sel[i] & 1) ? 1 : 2);
-        want[i] = (int32_t)((uint32_t)ref_op(k, a[i], b[i]) + (uint32_t)ref_op(k, b[i], 3));
-    }
+    cref_fnptr_local_want(a, b, sel, want, n);
     BFT_LAUNCH(bft_func("fnptr", "fnptr_local"), bft_d1(n / 128), bft_d1(128), 0, &da, &db, &ds, &dout, &n);
     bft_sync();
     bft_download(got, dout, n * 4);
@@ -133,14 +94,7 @@ BFT_CASE(virtual_dispatch)
     int32_t *kind = bft_alloc(n * 4), *gs = bft_alloc(n * 4), *ws = bft_alloc(n * 4);
     bft_fill_f32(dims, n, 0.5, 20.0, 421);
     bft_fill_i32(kind, n, 0, 1000, 422);
-    for (unsigned i = 0; i < n; i++) {
-        float d = dims[i];
-        switch (kind[i] % 3) {
-        case 0: wa[i] = d * 2.0f; ws[i] = 4; break;
-        case 1: wa[i] = 0.5f * d * 4.0f; ws[i] = 3; break;
-        default: wa[i] = 3.0f * d * d; ws[i] = 0; break;
-        }
-    }
+    cref_virtual_dispatch_want(dims, kind, wa, ws, n);
     CUdeviceptr dd = bft_dup(dims, n * 4), dk = bft_dup(kind, n * 4), da = bft_dalloc(n * 4), dsd = bft_dalloc(n * 4);
     BFT_LAUNCH(bft_func("fnptr", "virtual_dispatch"), bft_d1(n / 128), bft_d1(128), 0, &dd, &dk, &da, &dsd, &n);
     bft_sync();
@@ -335,8 +289,7 @@ BFT_CASE(dynsmem_reverse)
     unsigned nb = 128, bs = 256, n = nb * bs;
     int32_t *in = bft_alloc(n * 4), *got = bft_alloc(n * 4), *want = bft_alloc(n * 4);
     bft_fill_i32(in, n, INT_MIN, INT_MAX, 431);
-    for (unsigned b = 0; b < nb; b++)
-        for (unsigned t = 0; t < bs; t++) want[b * bs + t] = in[b * bs + bs - 1 - t];
+    cref_dynsmem_reverse_want(in, want, nb, bs);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(n * 4);
     BFT_LAUNCH(bft_func("dynsmem", "dynsmem_reverse"), bft_d1(nb), bft_d1(bs), bs * 4, &din, &dout);
     bft_sync();
@@ -352,10 +305,7 @@ BFT_CASE(dynsmem_partition)
     int32_t *iin = bft_alloc(nb * (size_t)ni * 4), *gi = bft_alloc(nb * (size_t)ni * 4), *wi = bft_alloc(nb * (size_t)ni * 4);
     bft_fill_f32(fin, nb * (size_t)nf, -10.0, 10.0, 441);
     bft_fill_i32(iin, nb * (size_t)ni, -100000, 100000, 442);
-    for (unsigned b = 0; b < nb; b++) {
-        for (int k = 0; k < nf; k++) wf[b * nf + k] = fin[b * nf + nf - 1 - k] * 2.0f;
-        for (int k = 0; k < ni; k++) wi[b * ni + k] = iin[b * ni + (k + 1) % ni] + (k & 63) * 3;
-    }
+    cref_dynsmem_partition_want(fin, iin, wf, wi, nb, nf, ni);
     CUdeviceptr dfi = bft_dup(fin, nb * (size_t)nf * 4), dii = bft_dup(iin, nb * (size_t)ni * 4);
     CUdeviceptr dfo = bft_dalloc(nb * (size_t)nf * 4), dio = bft_dalloc(nb * (size_t)ni * 4);
     BFT_LAUNCH(bft_func("dynsmem", "dynsmem_partition"), bft_d1(nb), bft_d1(bs), (unsigned)(nf + ni) * 4, &dfi, &dii,
@@ -374,11 +324,7 @@ BFT_CASE(dynsmem_optin_64k)
     int32_t got[8], want[8];
     CUfunction f = bft_func("dynsmem", "dynsmem_large");
     CHECK_CU(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, words * 4));
-    for (unsigned b = 0; b < nb; b++) {
-        uint32_t s = 0;
-        for (int k = 0; k < words; k++) s += (uint32_t)(k ^ (int)b);
-        want[b] = (int32_t)s;
-    }
+    cref_dynsmem_large_want(want, nb, words);
     CUdeviceptr dout = bft_dalloc(sizeof got);
     BFT_LAUNCH(f, bft_d1(nb), bft_d1(256), (unsigned)words * 4, &dout, &words);
     bft_sync();
@@ -392,19 +338,8 @@ BFT_CASE(sync_predicates)
 {
     unsigned nb = 64, bs = 256, n = nb * bs;
     int32_t *in = bft_alloc(n * 4), *got = bft_alloc(nb * 12), *want = bft_alloc(nb * 12);
-    bft_fill_i32(in, n, -5, 5, 451);
-    for (unsigned b = 0; b < nb; b++) {
-        int c = 0, a = 1, o = 0;
-        for (unsigned t = 0; t < bs; t++) {
-            int32_t *v = &in[b * bs + t];
-            if (b % 4 == 0 && *v == 0) *v = 1;
-            if (b % 5 == 0 && t == (b * 7) % bs) *v = 12345;
-            c += *v > 0;
-            a &= *v != 0;
-            o |= *v == 12345;
-        }
-        want[3 * b] = c; want[3 * b + 1] = a; want[3 * b + 2] = o;
-    }
+    cref_sync_predicates_inputs(in, nb, bs);
+    cref_sync_predicates_want(in, want, nb, bs);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(nb * 12);
     BFT_LAUNCH(bft_func("sync", "sync_predicates"), bft_d1(nb), bft_d1(bs), 0, &din, &dout);
     bft_sync();
@@ -418,13 +353,7 @@ BFT_CASE(local_array_dyn)
     int32_t *idx = bft_alloc(n * 4), *got = bft_alloc(n * 4), *want = bft_alloc(n * 4);
     float *gf = bft_alloc(n * 4), *wf = bft_alloc(n * 4);
     bft_fill_i32(idx, n, 0, (1 << 20) - 1, 461);
-    for (unsigned i = 0; i < n; i++) {
-        int arr[40], j = idx[i];
-        for (int k = 0; k < 40; ++k) arr[k] = k * k + (int)i;
-        arr[(j >> 12) % 40] += 1000;
-        want[i] = arr[j % 40] + arr[(j >> 8) % 40];
-        wf[i] = (float)(j & 7) * 0.25f + (float)((j & 7) * 5 - (int)(i & 3));
-    }
+    cref_local_array_dyn_want(idx, want, wf, n);
     CUdeviceptr di = bft_dup(idx, n * 4), dout = bft_dalloc(n * 4), dfo = bft_dalloc(n * 4);
     BFT_LAUNCH(bft_func("sync", "local_array_dyn"), bft_d1(n / 128), bft_d1(128), 0, &di, &dout, &dfo, &n);
     bft_sync();
@@ -438,35 +367,8 @@ BFT_CASE(switch_dense)
 {
     unsigned n = 1u << 14;
     int32_t *in = bft_alloc(n * 4), *got = bft_alloc(n * 8), *want = bft_alloc(n * 8);
-    bft_fill_i32(in, n, -100000, 100000, 471);
-    in[0] = 3; in[1] = 100; in[2] = 1000; in[3] = 40000; in[4] = 0x10000 + 3; in[5] = -65536 + 100;
-    for (unsigned i = 0; i < n; i++) {
-        int32_t v = in[i], r;
-        uint32_t u = (uint32_t)v;
-        switch (v % 12) {
-        case 0: r = (int32_t)(u * 3u); break;
-        case 1: r = v + 100; break;
-        case 2: r = v ^ 0x5a5a; break;
-        case 3: r = -v; break;
-        case 4: r = (int32_t)(u << 3); break;
-        case 5: r = v >> 2; break;
-        case 6: r = (int32_t)(u * u); break;
-        case 7: r = 7; break;
-        case 8: r = v - 8000; break;
-        case 9: r = v | 0x100; break;
-        case 10: r = v & 0xff; break;
-        case 11: r = v / 3; break;
-        default: r = -1; break;
-        }
-        switch (v & 0xffff) {
-        case 3: want[2 * i + 1] = 1; break;
-        case 100: want[2 * i + 1] = 2; break;
-        case 1000: want[2 * i + 1] = 3; break;
-        case 40000: want[2 * i + 1] = 4; break;
-        default: want[2 * i + 1] = 0; break;
-        }
-        want[2 * i] = r;
-    }
+    cref_switch_dense_inputs(in, n);
+    cref_switch_dense_want(in, want, n);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(n * 8);
     BFT_LAUNCH(bft_func("sync", "switch_dense"), bft_d1(n / 128), bft_d1(128), 0, &din, &dout, &n);
     bft_sync();
@@ -480,19 +382,7 @@ BFT_CASE(collatz_steps)
     int32_t *in = bft_alloc(n * 4);
     uint32_t *got = bft_alloc(n * 8), *want = bft_alloc(n * 8);
     bft_fill_i32(in, n, 1, 100000, 481);
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t x = (uint32_t)in[i];
-        uint32_t steps = 0, odd = 0;
-        while (x != 1) {
-            if (steps >= 400) break;
-            ++steps;
-            if ((x & 1) == 0) { x >>= 1; continue; }
-            ++odd;
-            x = 3 * x + 1;
-        }
-        want[2 * i] = steps;
-        want[2 * i + 1] = odd;
-    }
+    cref_collatz_want(in, want, n);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(n * 8);
     BFT_LAUNCH(bft_func("sync", "collatz_steps"), bft_d1(n / 128), bft_d1(128), 0, &din, &dout, &n);
     bft_sync();
@@ -531,12 +421,7 @@ BFT_CASE(const_memory)
     EXPECT(sz == sizeof lut, "c_lut size %zu", sz);
     bft_upload(bft_global("constmem", "c_params", &sz), params, sizeof params);
     EXPECT(sz == sizeof params, "c_params size %zu", sz);
-    for (unsigned i = 0; i < n; i++) {
-        float r = 0.0f;
-        for (int k = 7; k >= 0; --k) r = fmaf(r, x[i], coeffs[k]);
-        wf[i] = r + coeffs[8 + (i / 256) % 56];
-        wi[i] = lut[in[i] & 255] * 3 - 7;
-    }
+    cref_const_memory_want(x, coeffs, lut, in, wf, wi, n);
     CUdeviceptr dx = bft_dup(x, n * 4), dfo = bft_dalloc(n * 4), din = bft_dup(in, n * 4), dio = bft_dalloc(n * 4);
     BFT_LAUNCH(bft_func("constmem", "const_poly"), bft_d1(n / 256), bft_d1(256), 0, &dx, &dfo, &n);
     BFT_LAUNCH(bft_func("constmem", "const_lut"), bft_d1(n / 256), bft_d1(256), 0, &din, &dio, &n);

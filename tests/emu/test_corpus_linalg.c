@@ -3,21 +3,12 @@
  * and level-1 BLAS (blas1.cu). Seeded inputs, many blocks, C references; floats compared with
  * tolerances sized to the length of each sum (exactly where a single fma per element is made). */
 #include "bft.h"
+#include "corpus_ref.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- matrix multiply --------------------------------------------------------------------------- */
-
-static void ref_matmul_f32(const float *A, const float *B, float *C, int M, int N, int K)
-{
-    for (int r = 0; r < M; r++)
-        for (int c = 0; c < N; c++) {
-            float acc = 0.0f;
-            for (int k = 0; k < K; k++) acc = fmaf(A[(size_t)r * K + k], B[(size_t)k * N + c], acc);
-            C[(size_t)r * N + c] = acc;
-        }
-}
 
 static void run_matmul_f32(const char *kernel, int M, int N, int K, bft_dim3 grid, bft_dim3 block, uint64_t seed)
 {
@@ -30,7 +21,7 @@ static void run_matmul_f32(const char *kernel, int M, int N, int K, bft_dim3 gri
     BFT_LAUNCH(bft_func("matmul", kernel), grid, block, 0, &dA, &dB, &dC, &M, &N, &K);
     bft_sync();
     bft_download(C, dC, (size_t)M * N * 4);
-    ref_matmul_f32(A, B, W, M, N, K);
+    cref_matmul_f32_want(A, B, W, M, N, K);
     /* |terms| <= 1, K terms: an absolute bound scaled by K covers any contraction differences */
     bft_cmp_f32(kernel, C, W, (size_t)M * N, 1e-5, 1e-6 * K);
 }
@@ -54,12 +45,7 @@ BFT_CASE(matmul_tiled_f64)
     double *C = bft_alloc((size_t)M * N * 8), *W = bft_alloc((size_t)M * N * 8);
     bft_fill_f64(A, (size_t)M * K, -1.0, 1.0, 105);
     bft_fill_f64(B, (size_t)K * N, -1.0, 1.0, 106);
-    for (int r = 0; r < M; r++)
-        for (int c = 0; c < N; c++) {
-            double acc = 0.0;
-            for (int k = 0; k < K; k++) acc = fma(A[(size_t)r * K + k], B[(size_t)k * N + c], acc);
-            W[(size_t)r * N + c] = acc;
-        }
+    cref_matmul_f64_want(A, B, W, M, N, K);
     CUdeviceptr dA = bft_dup(A, (size_t)M * K * 8), dB = bft_dup(B, (size_t)K * N * 8);
     CUdeviceptr dC = bft_dalloc((size_t)M * N * 8);
     BFT_LAUNCH(bft_func("matmul", "matmul_tiled_f64"), bft_d3(bft_div_up(N, 16), bft_div_up(M, 16), 1),
@@ -76,8 +62,7 @@ static void run_transpose_f32(const char *kernel, int w, int h, bft_dim3 grid, b
 {
     float *in = bft_alloc((size_t)w * h * 4), *got = bft_alloc((size_t)w * h * 4), *want = bft_alloc((size_t)w * h * 4);
     bft_fill_f32(in, (size_t)w * h, -10.0, 10.0, 111);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) want[(size_t)x * h + y] = in[(size_t)y * w + x];
+    cref_transpose_f32_want(in, want, w, h);
     CUdeviceptr din = bft_dup(in, (size_t)w * h * 4), dout = bft_dalloc((size_t)w * h * 4);
     BFT_LAUNCH(bft_func("transpose", kernel), grid, block, 0, &dout, &din, &w, &h);
     bft_sync();
@@ -101,10 +86,8 @@ BFT_CASE(transpose_tiled_u64)
 {
     int w = 200, h = 150;
     uint64_t *in = bft_alloc((size_t)w * h * 8), *got = bft_alloc((size_t)w * h * 8), *want = bft_alloc((size_t)w * h * 8);
-    bft_rng r = bft_rng_seed(113);
-    for (size_t i = 0; i < (size_t)w * h; i++) in[i] = bft_rand64(&r);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) want[(size_t)x * h + y] = in[(size_t)y * w + x];
+    cref_transpose_u64_inputs(in, (size_t)w * h);
+    cref_transpose_u64_want(in, want, w, h);
     CUdeviceptr din = bft_dup(in, (size_t)w * h * 8), dout = bft_dalloc((size_t)w * h * 8);
     BFT_LAUNCH(bft_func("transpose", "transpose_tiled_u64"), bft_d3(bft_div_up(w, 32), bft_div_up(h, 32), 1),
                bft_d3(32, 8, 1), 0, &dout, &din, &w, &h);
@@ -114,8 +97,6 @@ BFT_CASE(transpose_tiled_u64)
 }
 
 /* ---- stencils ---------------------------------------------------------------------------------- */
-
-static int clampi(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 BFT_CASE(stencil1d_const_weights)
 {
@@ -133,11 +114,7 @@ BFT_CASE(stencil1d_const_weights)
                &din, &dout, &n);
     bft_sync();
     bft_download(got, dout, (size_t)n * 4);
-    for (int g = 0; g < n; g++) {
-        float acc = 0.0f;
-        for (int j = -3; j <= 3; j++) acc = fmaf(w[j + 3], in[clampi(g + j, 0, n - 1)], acc);
-        want[g] = acc;
-    }
+    cref_stencil1d_want(w, in, want, n);
     bft_cmp_f32("stencil1d", got, want, (size_t)n, 1e-5, 1e-6);
 }
 
@@ -147,13 +124,7 @@ BFT_CASE(stencil2d_f32)
     float c0 = 0.5f, c1 = 0.125f;
     float *in = bft_alloc((size_t)w * h * 4), *got = bft_alloc((size_t)w * h * 4), *want = bft_alloc((size_t)w * h * 4);
     bft_fill_f32(in, (size_t)w * h, 0.0, 4.0, 123);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-#define AT(xx, yy) in[(size_t)clampi((yy), 0, h - 1) * w + clampi((xx), 0, w - 1)]
-            float nb = AT(x - 1, y) + AT(x + 1, y) + AT(x, y - 1) + AT(x, y + 1);
-            want[(size_t)y * w + x] = c0 * AT(x, y) + c1 * nb;
-#undef AT
-        }
+    cref_stencil2d_want(in, want, w, h, c0, c1);
     CUdeviceptr din = bft_dup(in, (size_t)w * h * 4), dout = bft_dalloc((size_t)w * h * 4);
     BFT_LAUNCH(bft_func("stencil", "stencil2d_f32"), bft_d3(bft_div_up(w, 16), bft_div_up(h, 16), 1), bft_d3(16, 16, 1),
                0, &din, &dout, &w, &h, &c0, &c1);
@@ -168,19 +139,7 @@ BFT_CASE(stencil3d_f32)
     size_t n = (size_t)nx * ny * nz;
     float *in = bft_alloc(n * 4), *got = bft_alloc(n * 4), *want = bft_alloc(n * 4);
     bft_fill_f32(in, n, -1.0, 1.0, 125);
-    for (int z = 0; z < nz; z++)
-        for (int y = 0; y < ny; y++)
-            for (int x = 0; x < nx; x++) {
-                size_t i = ((size_t)z * ny + y) * nx + x, sy = (size_t)nx, sz = (size_t)nx * ny;
-                float c = in[i], s = 0.0f;
-                s += x > 0 ? in[i - 1] : c;
-                s += x < nx - 1 ? in[i + 1] : c;
-                s += y > 0 ? in[i - sy] : c;
-                s += y < ny - 1 ? in[i + sy] : c;
-                s += z > 0 ? in[i - sz] : c;
-                s += z < nz - 1 ? in[i + sz] : c;
-                want[i] = 0.4f * c + 0.1f * s;
-            }
+    cref_stencil3d_want(in, want, nx, ny, nz);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(n * 4);
     BFT_LAUNCH(bft_func("stencil", "stencil3d_f32"), bft_d3(bft_div_up(nx, 8), bft_div_up(ny, 8), bft_div_up(nz, 4)),
                bft_d3(8, 8, 4), 0, &din, &dout, &nx, &ny, &nz);
@@ -194,18 +153,9 @@ BFT_CASE(grid_ids_3d)
     bft_dim3 g = bft_d3(5, 3, 4), b = bft_d3(8, 4, 2);
     unsigned nthreads = b.x * b.y * b.z, total = g.x * g.y * g.z * nthreads;
     uint32_t *got = bft_alloc((size_t)total * 8), *want = bft_alloc((size_t)total * 8), dims[7];
-    uint32_t wdims[7] = { g.x, g.y, g.z, b.x, b.y, b.z, 32 };
-    for (unsigned bz = 0; bz < g.z; bz++)
-        for (unsigned by = 0; by < g.y; by++)
-            for (unsigned bx = 0; bx < g.x; bx++)
-                for (unsigned tz = 0; tz < b.z; tz++)
-                    for (unsigned ty = 0; ty < b.y; ty++)
-                        for (unsigned tx = 0; tx < b.x; tx++) {
-                            unsigned bid = (bz * g.y + by) * g.x + bx, tid = (tz * b.y + ty) * b.x + tx;
-                            unsigned gid = bid * nthreads + tid;
-                            want[2 * gid] = (bx << 24) | (by << 16) | (bz << 8) | tz;
-                            want[2 * gid + 1] = (tx << 16) | ty;
-                        }
+    uint32_t wdims[7];
+    const unsigned gs[3] = { g.x, g.y, g.z }, bs[3] = { b.x, b.y, b.z };
+    cref_grid_ids_3d_want(gs, bs, want, wdims);
     CUdeviceptr dout = bft_dalloc((size_t)total * 8), ddims = bft_dalloc(sizeof dims);
     BFT_LAUNCH(bft_func("stencil", "grid_ids_3d"), g, b, 0, &dout, &ddims);
     bft_sync();
@@ -224,14 +174,14 @@ BFT_CASE(saxpy)
     float *x = bft_alloc(n * 4), *y = bft_alloc(n * 4), *got = bft_alloc(n * 4), *want = bft_alloc(n * 4);
     bft_fill_f32(x, n, -1.0, 1.0, 131);
     bft_fill_f32(y, n, -1.0, 1.0, 132);
-    for (unsigned i = 0; i < n; i++) want[i] = fmaf(a, x[i], y[i]);   /* nvcc fuses a*x+y */
+    cref_saxpy_want(a, x, y, want, n);   /* nvcc fuses a*x+y */
     CUdeviceptr dx = bft_dup(x, n * 4), dy = bft_dup(y, n * 4);
     BFT_LAUNCH(bft_func("blas1", "saxpy"), bft_d1(bft_div_up(n, 256)), bft_d1(256), 0, &a, &dx, &dy, &n);
     bft_sync();
     bft_download(got, dy, n * 4);
     bft_cmp_f32("saxpy", got, want, n, 0, 0);
     /* grid-stride variant on a small grid: adds a*x again */
-    for (unsigned i = 0; i < n; i++) want[i] = fmaf(a, x[i], want[i]);
+    cref_saxpy_want(a, x, want, want, n);
     BFT_LAUNCH(bft_func("blas1", "saxpy_gridstride"), bft_d1(24), bft_d1(128), 0, &a, &dx, &dy, &n);
     bft_sync();
     bft_download(got, dy, n * 4);
@@ -245,7 +195,7 @@ BFT_CASE(daxpy)
     double *x = bft_alloc(n * 8), *y = bft_alloc(n * 8), *got = bft_alloc(n * 8), *want = bft_alloc(n * 8);
     bft_fill_f64(x, n, -1.0, 1.0, 133);
     bft_fill_f64(y, n, -1.0, 1.0, 134);
-    for (unsigned i = 0; i < n; i++) want[i] = fma(a, x[i], y[i]);
+    cref_daxpy_want(a, x, y, want, n);
     CUdeviceptr dx = bft_dup(x, n * 8), dy = bft_dup(y, n * 8);
     BFT_LAUNCH(bft_func("blas1", "daxpy"), bft_d1(bft_div_up(n, 128)), bft_d1(128), 0, &a, &dx, &dy, &n);
     bft_sync();
@@ -259,7 +209,7 @@ BFT_CASE(sscal_vec4)
     float a = -0.75f;
     float *x = bft_alloc(n4 * 16), *got = bft_alloc(n4 * 16), *want = bft_alloc(n4 * 16);
     bft_fill_f32(x, n4 * 4, -100.0, 100.0, 135);
-    for (unsigned i = 0; i < n4 * 4; i++) want[i] = a * x[i];
+    cref_sscal_want(a, x, want, n4 * 4);
     CUdeviceptr dx = bft_dup(x, n4 * 16);
     BFT_LAUNCH(bft_func("blas1", "sscal_vec4"), bft_d1(bft_div_up(n4, 128)), bft_d1(128), 0, &a, &dx, &n4);
     bft_sync();
@@ -273,7 +223,7 @@ BFT_CASE(ddot_atomic)
     double *x = bft_alloc(n * 8), *y = bft_alloc(n * 8), got = 0, want = 0, mag = 0;
     bft_fill_f64(x, n, -1.0, 1.0, 137);
     bft_fill_f64(y, n, -1.0, 1.0, 138);
-    for (unsigned i = 0; i < n; i++) { want += x[i] * y[i]; mag += fabs(x[i] * y[i]); }
+    want = cref_ddot_want(x, y, n, &mag);
     CUdeviceptr dx = bft_dup(x, n * 8), dy = bft_dup(y, n * 8), dr = bft_dalloc(8);
     BFT_LAUNCH(bft_func("blas1", "ddot_atomic"), bft_d1(80), bft_d1(256), 0, &dx, &dy, &dr, &n);
     bft_sync();

@@ -4,6 +4,7 @@
  * many blocks and compares with a C reference (exactly where the order of operations is
  * reproduced, e.g. float trees simulated step by step). */
 #include "bft.h"
+#include "corpus_ref.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,22 +12,6 @@
 #define N_RED ((1u << 16) + 100)
 
 /* ---- reductions ------------------------------------------------------------------------------ */
-
-/* In-place simulation of `v += __shfl_down_sync(full, v, off)` for off = 16..1 over 32 lanes. */
-static void sim_shfl_down_sum(float v[32])
-{
-    for (int off = 16; off > 0; off >>= 1) {
-        float t[32];
-        for (int l = 0; l < 32; l++) t[l] = v[l] + (l + off < 32 ? v[l + off] : v[l]);
-        memcpy(v, t, sizeof t);
-    }
-}
-
-static void sim_tree_f32(float *s, unsigned size)
-{
-    for (unsigned stride = size / 2; stride > 0; stride >>= 1)
-        for (unsigned t = 0; t < stride; t++) s[t] += s[t + stride];
-}
 
 BFT_CASE(reduce_smem_f32)
 {
@@ -38,18 +23,7 @@ BFT_CASE(reduce_smem_f32)
     BFT_LAUNCH(bft_func("reduce", "reduce_smem_f32"), bft_d1(grid), bft_d1(256), 0, &din, &dout, &n);
     bft_sync();
     bft_download(got, dout, grid * sizeof(float));
-    for (unsigned b = 0; b < grid; b++) {
-        float s[256];
-        for (unsigned t = 0; t < 256; t++) {
-            unsigned i = b * 512 + t;
-            float v = 0.0f;
-            if (i < n) v = in[i];
-            if (i + 256 < n) v += in[i + 256];
-            s[t] = v;
-        }
-        sim_tree_f32(s, 256);
-        want[b] = s[0];
-    }
+    cref_reduce_smem_f32_want(in, want, n, grid);
     bft_cmp_f32("block_sums", got, want, grid, 0, 0);
 }
 
@@ -63,20 +37,7 @@ BFT_CASE(reduce_shfl_down_f32)
     BFT_LAUNCH(bft_func("reduce", "reduce_shfl_down_f32"), bft_d1(grid), bft_d1(256), 0, &din, &dout, &n);
     bft_sync();
     bft_download(got, dout, grid * sizeof(float));
-    for (unsigned b = 0; b < grid; b++) {
-        float ws[8], v[32];
-        for (unsigned w = 0; w < 8; w++) {
-            for (unsigned l = 0; l < 32; l++) {
-                unsigned i = b * 256 + w * 32 + l;
-                v[l] = i < n ? in[i] : 0.0f;
-            }
-            sim_shfl_down_sum(v);
-            ws[w] = v[0];
-        }
-        for (unsigned l = 0; l < 32; l++) v[l] = l < 8 ? ws[l] : 0.0f;
-        sim_shfl_down_sum(v);
-        want[b] = v[0];
-    }
+    cref_reduce_shfl_down_f32_want(in, want, n, grid);
     bft_cmp_f32("block_sums", got, want, grid, 0, 0);
 }
 
@@ -84,19 +45,14 @@ BFT_CASE(reduce_shfl_xor_i32)
 {
     unsigned n = N_RED, grid = bft_div_up(n, 256);
     int32_t *in = bft_alloc(n * 4), *got = bft_alloc(n * 4), *want = bft_alloc(n * 4);
-    int32_t total = 0, want_total = 0;
+    int32_t total = 0, want_total;
     bft_fill_i32(in, n, -1000, 1000, 13);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(n * 4), dtot = bft_dalloc(4);
     BFT_LAUNCH(bft_func("reduce", "reduce_shfl_xor_i32"), bft_d1(grid), bft_d1(256), 0, &din, &dout, &dtot, &n);
     bft_sync();
     bft_download(got, dout, n * 4);
     bft_download(&total, dtot, 4);
-    for (unsigned w = 0; w * 32 < n; w++) {
-        int32_t s = 0;
-        for (unsigned l = 0; l < 32 && w * 32 + l < n; l++) s += in[w * 32 + l];
-        for (unsigned l = 0; l < 32 && w * 32 + l < n; l++) want[w * 32 + l] = s;
-        want_total += s;
-    }
+    want_total = cref_reduce_shfl_xor_i32_want(in, want, n);
     bft_cmp_i32("lane_sums", got, want, n);
     EXPECT(total == want_total, "total %d, want %d", total, want_total);
 }
@@ -124,22 +80,7 @@ BFT_CASE(reduce_lastblock_f32)
     BFT_LAUNCH(f, bft_d1(grid), bft_d1(256), 0, &din, &dpart, &dres, &n);
     bft_sync();
     bft_download(&result2, dres, sizeof(float));
-    for (unsigned b = 0; b < grid; b++) {
-        float s[256];
-        for (unsigned t = 0; t < 256; t++) {
-            float v = 0.0f;
-            for (unsigned i = b * 256 + t; i < n; i += grid * 256) v += in[i];
-            s[t] = v;
-        }
-        sim_tree_f32(s, 256);
-        want_partial[b] = s[0];
-    }
-    {
-        float s[256];
-        for (unsigned t = 0; t < 256; t++) s[t] = t < grid ? 0.0f + want_partial[t] : 0.0f;
-        sim_tree_f32(s, 256);
-        partial[0] = s[0];
-    }
+    partial[0] = cref_reduce_lastblock_f32_want(in, n, grid, want_partial);
     bft_cmp_f32("partial", got_partial, want_partial, grid, 0, 0);
     EXPECT(result == partial[0], "result %.9g, want %.9g", result, partial[0]);
     EXPECT(result2 == partial[0], "second launch result %.9g, want %.9g", result2, partial[0]);
@@ -163,15 +104,7 @@ BFT_CASE(scan_hs_multiblock)
     bft_sync();
     bft_download(got, dout, n * 4);
     bft_download(gsums, dsums, nb * 4);
-    {
-        uint32_t acc = 0;
-        for (unsigned i = 0; i < n; i++) { acc += (uint32_t)in[i]; want[i] = (int32_t)acc; }
-        for (unsigned b = 0; b < nb; b++) {
-            uint32_t s = 0;
-            for (unsigned i = b * 256; i < (b + 1) * 256 && i < n; i++) s += (uint32_t)in[i];
-            wsums[b] = (int32_t)s;
-        }
-    }
+    cref_scan_hs_multiblock_want(in, want, wsums, n, nb);
     bft_cmp_i32("block_sums", gsums, wsums, nb);
     bft_cmp_i32("scan", got, want, n);
 }
@@ -181,21 +114,13 @@ BFT_CASE(scan_blelloch_excl_u32)
     unsigned n = (1u << 16) + 5, nb = bft_div_up(n, 512);
     uint32_t *in = bft_alloc(n * 4), *got = bft_alloc(n * 4), *want = bft_alloc(n * 4);
     uint32_t *gsums = bft_alloc(nb * 4), *wsums = bft_alloc(nb * 4);
-    bft_fill_u32(in, n, 22);
-    for (unsigned i = 0; i < n; i++) in[i] %= 1000;
+    cref_scan_blelloch_inputs(in, n);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(n * 4), dsums = bft_dalloc(nb * 4);
     BFT_LAUNCH(bft_func("scan", "scan_blelloch_excl_u32"), bft_d1(nb), bft_d1(256), 0, &din, &dout, &dsums, &n);
     bft_sync();
     bft_download(got, dout, n * 4);
     bft_download(gsums, dsums, nb * 4);
-    for (unsigned b = 0; b < nb; b++) {
-        uint32_t acc = 0;
-        for (unsigned i = b * 512; i < (b + 1) * 512; i++) {
-            if (i < n) want[i] = acc;
-            acc += i < n ? in[i] : 0;
-        }
-        wsums[b] = acc;
-    }
+    cref_scan_blelloch_want(in, want, wsums, n, nb);
     bft_cmp_u32("scan", got, want, n);
     bft_cmp_u32("block_sums", gsums, wsums, nb);
 }
@@ -205,14 +130,7 @@ static void check_block_incl_scan(const char *what, const int32_t *in, const int
 {
     unsigned nb = bft_div_up(n, bs);
     int32_t *want = bft_alloc(n * 4), *wsums = bft_alloc(nb * 4);
-    for (unsigned b = 0; b < nb; b++) {
-        uint32_t acc = 0;
-        for (unsigned i = b * bs; i < (b + 1) * bs; i++) {
-            acc += i < n ? (uint32_t)in[i] : 0;
-            if (i < n) want[i] = (int32_t)acc;
-        }
-        wsums[b] = (int32_t)acc;
-    }
+    cref_block_incl_scan_want(in, want, wsums, n, bs);
     bft_cmp_i32(what, got, want, n);
     bft_cmp_i32("block_sums", gsums, wsums, nb);
 }
@@ -239,10 +157,9 @@ BFT_CASE(hist256_shared)
 {
     unsigned n = 1u << 18;
     unsigned char *data = bft_alloc(n);
-    uint32_t got[256], want[256] = { 0 };
-    bft_rng r = bft_rng_seed(31);
-    for (unsigned i = 0; i < n; i++) data[i] = (bft_rand32(&r) & 1) ? 7 : (unsigned char)bft_rand32(&r);
-    for (unsigned i = 0; i < n; i++) want[data[i]]++;
+    uint32_t got[256], want[256];
+    cref_hist256_inputs(data, n);
+    cref_hist256_want(data, n, want);
     CUdeviceptr dd = bft_dup(data, n), dbins = bft_dalloc(sizeof got);
     BFT_LAUNCH(bft_func("histogram", "hist256_shared"), bft_d1(64), bft_d1(256), 0, &dd, &n, &dbins);
     bft_sync();
@@ -253,9 +170,9 @@ BFT_CASE(hist256_shared)
 BFT_CASE(hist_global)
 {
     unsigned n = 1u << 16, nbins = 37;
-    uint32_t *vals = bft_alloc(n * 4), got[37], want[37] = { 0 };
+    uint32_t *vals = bft_alloc(n * 4), got[37], want[37];
     bft_fill_u32(vals, n, 32);
-    for (unsigned i = 0; i < n; i++) want[vals[i] % nbins]++;
+    cref_hist_global_want(vals, n, nbins, want);
     CUdeviceptr dv = bft_dup(vals, n * 4), dbins = bft_dalloc(sizeof got);
     BFT_LAUNCH(bft_func("histogram", "hist_global"), bft_d1(bft_div_up(n, 256)), bft_d1(256), 0, &dv, &n, &nbins, &dbins);
     bft_sync();
@@ -267,22 +184,9 @@ BFT_CASE(hist64_uchar4)
 {
     unsigned n4 = 1u << 15, grid = 48, bs = 128;
     unsigned char *data = bft_alloc(n4 * 4);
-    uint32_t got[64], want[64] = { 0 }, gdist[48], wdist[48];
-    bft_rng r = bft_rng_seed(33);
-    for (unsigned i = 0; i < n4 * 4; i++) {
-        uint32_t x = bft_rand32(&r);
-        /* .x bytes use few distinct bins so the per-block distinct count is interesting */
-        data[i] = (i % 4 == 0) ? (unsigned char)((x % 23) * 4 + (x >> 30)) : (unsigned char)x;
-    }
-    for (unsigned i = 0; i < n4 * 4; i++) want[data[i] >> 2]++;
-    for (unsigned b = 0; b < grid; b++) {
-        int seen[64] = { 0 };
-        unsigned d = 0;
-        for (unsigned t = 0; t < bs; t++)
-            for (unsigned i = b * bs + t; i < n4; i += grid * bs)
-                if (!seen[data[4 * i] >> 2]++) d++;
-        wdist[b] = d;
-    }
+    uint32_t got[64], want[64], gdist[48], wdist[48];
+    cref_hist64_inputs(data, n4);
+    cref_hist64_want(data, n4, grid, bs, want, wdist);
     CUdeviceptr dd = bft_dup(data, n4 * 4), dbins = bft_dalloc(sizeof got), ddist = bft_dalloc(sizeof gdist);
     BFT_LAUNCH(bft_func("histogram", "hist64_uchar4"), bft_d1(grid), bft_d1(bs), 0, &dd, &n4, &dbins, &ddist);
     bft_sync();
@@ -365,11 +269,7 @@ BFT_CASE(cg_tile_reduce)
     unsigned n = (1u << 16) + 9, nb = bft_div_up(n, 256);
     int32_t *in = bft_alloc(n * 4), *got = bft_alloc(nb * 4), *want = bft_alloc(nb * 4);
     bft_fill_i32(in, n, -1000, 1000, 51);
-    for (unsigned b = 0; b < nb; b++) {
-        int32_t s = 0;
-        for (unsigned i = b * 256; i < (b + 1) * 256 && i < n; i++) s += in[i];
-        want[b] = s;
-    }
+    cref_cg_tile_reduce_want(in, want, n, nb);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(nb * 4);
     BFT_LAUNCH(bft_func("coop", "cg_tile_reduce"), bft_d1(nb), bft_d1(256), 0, &din, &dout, &n);
     bft_sync();
@@ -381,32 +281,8 @@ BFT_CASE(cg_tile16)
 {
     unsigned nb = 64, bs = 128, n = nb * bs;
     int32_t *in = bft_alloc(n * 4), *got = bft_alloc(n * 32), *want = bft_alloc(n * 32);
-    bft_fill_i32(in, n, -1000, 1000, 52);
-    for (unsigned i = 0; i < n; i += 16)
-        if ((i / 16) % 3 == 0) in[i + 5] = 950;    /* some tiles have any(v > 900) */
-    for (unsigned t0 = 0; t0 < n; t0 += 16) {
-        const int32_t *v = in + t0;
-        int32_t mx = v[0];
-        int any = 0, all = 1;
-        uint32_t bal = 0;
-        for (unsigned r = 0; r < 16; r++) {
-            if (v[r] > mx) mx = v[r];
-            if (v[r] > 900) any = 1;
-            if (!(v[r] > -900)) all = 0;
-            if (v[r] & 1) bal |= 1u << r;
-        }
-        for (unsigned r = 0; r < 16; r++) {
-            int32_t *o = want + 8 * (t0 + r);
-            o[0] = mx;
-            o[1] = r + 3 < 16 ? v[r + 3] : v[r];
-            o[2] = v[r ^ 9];
-            o[3] = v[15];
-            o[4] = any;
-            o[5] = all;
-            o[6] = (int32_t)bal;
-            o[7] = (int32_t)((((t0 + r) % bs) / 16) * 100 + r);
-        }
-    }
+    cref_cg_tile16_inputs(in, n);
+    cref_cg_tile16_want(in, want, n, bs);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(n * 32);
     BFT_LAUNCH(bft_func("coop", "cg_tile16"), bft_d1(nb), bft_d1(bs), 0, &din, &dout);
     bft_sync();
@@ -419,22 +295,7 @@ BFT_CASE(cg_coalesced)
     unsigned nb = 64, bs = 128, n = nb * bs;
     int32_t *in = bft_alloc(n * 4), *got = bft_alloc(n * 12), *want = bft_alloc(n * 12);
     bft_fill_i32(in, n, -1000, 1000, 53);
-    for (unsigned w = 0; w < n / 32; w++) {
-        uint32_t mask = 0;
-        for (unsigned l = 0; l < 32; l++)
-            if (in[w * 32 + l] & 1) mask |= 1u << l;
-        int first = mask ? in[w * 32 + (unsigned)__builtin_ctz(mask)] : -1;
-        for (unsigned l = 0; l < 32; l++) {
-            int32_t *o = want + 3 * (w * 32 + l);
-            if (mask >> l & 1) {
-                o[0] = __builtin_popcount(mask);
-                o[1] = __builtin_popcount(mask & ((1u << l) - 1u));
-                o[2] = first;
-            } else {
-                o[0] = o[1] = o[2] = -1;
-            }
-        }
-    }
+    cref_cg_coalesced_want(in, want, n);
     CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(n * 12);
     BFT_LAUNCH(bft_func("coop", "cg_coalesced"), bft_d1(nb), bft_d1(bs), 0, &din, &dout);
     bft_sync();
@@ -448,14 +309,7 @@ BFT_CASE(cg_tile_scan)
     int32_t *in = bft_alloc(n * 4), *gi = bft_alloc(n * 4), *ge = bft_alloc(n * 4);
     int32_t *wi = bft_alloc(n * 4), *we = bft_alloc(n * 4);
     bft_fill_i32(in, n, -100, 100, 54);
-    for (unsigned w = 0; w < n / 32; w++) {
-        int32_t acc = 0;
-        for (unsigned l = 0; l < 32; l++) {
-            we[w * 32 + l] = acc;
-            acc += in[w * 32 + l];
-            wi[w * 32 + l] = acc;
-        }
-    }
+    cref_cg_tile_scan_want(in, wi, we, n);
     CUdeviceptr din = bft_dup(in, n * 4), di = bft_dalloc(n * 4), de = bft_dalloc(n * 4);
     BFT_LAUNCH(bft_func("coop", "cg_tile_scan"), bft_d1(nb), bft_d1(bs), 0, &din, &di, &de);
     bft_sync();
@@ -475,11 +329,7 @@ BFT_CASE(tmpl_reduce)
         unsigned nb = bft_div_up(n, 256);
         int32_t *in = bft_alloc(n * 4), *got = bft_alloc(nb * 4), *want = bft_alloc(nb * 4);
         bft_fill_i32(in, n, -100000, 100000, 61);
-        for (unsigned b = 0; b < nb; b++) {
-            uint32_t s = 0;
-            for (unsigned i = b * 256; i < (b + 1) * 256 && i < n; i++) s += (uint32_t)in[i];
-            want[b] = (int32_t)s;
-        }
+        cref_tmpl_sum_i32_want(in, want, n, nb);
         CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(nb * 4);
         BFT_LAUNCH(bft_func("templates", "tmpl_reduce_sum_i32"), bft_d1(nb), bft_d1(256), 0, &din, &dout, &n);
         bft_sync();
@@ -491,11 +341,7 @@ BFT_CASE(tmpl_reduce)
         unsigned nb = bft_div_up(n, 128);
         float *in = bft_alloc(n * 4), *got = bft_alloc(nb * 4), *want = bft_alloc(nb * 4);
         bft_fill_f32(in, n, -1000.0, 1000.0, 62);
-        for (unsigned b = 0; b < nb; b++) {
-            float m = -3.0e38f;
-            for (unsigned i = b * 128; i < (b + 1) * 128 && i < n; i++) m = in[i] > m ? in[i] : m;
-            want[b] = m;
-        }
+        cref_tmpl_max_f32_want(in, want, n, nb);
         CUdeviceptr din = bft_dup(in, n * 4), dout = bft_dalloc(nb * 4);
         BFT_LAUNCH(bft_func("templates", "tmpl_reduce_max_f32"), bft_d1(nb), bft_d1(128), 0, &din, &dout, &n);
         bft_sync();
@@ -507,13 +353,7 @@ BFT_CASE(tmpl_reduce)
         unsigned nb = bft_div_up(n, 64);
         double *in = bft_alloc(n * 8), *got = bft_alloc(nb * 8), *want = bft_alloc(nb * 8);
         bft_fill_f64(in, n, -1.0, 1.0, 63);
-        for (unsigned b = 0; b < nb; b++) {
-            double s[64];
-            for (unsigned t = 0; t < 64; t++) s[t] = b * 64 + t < n ? in[b * 64 + t] : 0.0;
-            for (unsigned stride = 32; stride > 0; stride >>= 1)
-                for (unsigned t = 0; t < stride; t++) s[t] += s[t + stride];
-            want[b] = s[0];
-        }
+        cref_tmpl_sum_f64_want(in, want, n, nb);
         CUdeviceptr din = bft_dup(in, n * 8), dout = bft_dalloc(nb * 8);
         BFT_LAUNCH(bft_func("templates", "tmpl_reduce_sum_f64"), bft_d1(nb), bft_d1(64), 0, &din, &dout, &n);
         bft_sync();
@@ -528,11 +368,7 @@ BFT_CASE(tmpl_dot8_and_maps)
     uint32_t *a = bft_alloc(rows * 32), *b = bft_alloc(rows * 32), *got = bft_alloc(rows * 4), *want = bft_alloc(rows * 4);
     bft_fill_u32(a, rows * 8, 64);
     bft_fill_u32(b, rows * 8, 65);
-    for (unsigned i = 0; i < rows; i++) {
-        uint32_t acc = 0;
-        for (unsigned k = 0; k < 8; k++) acc += a[8 * i + k] * b[8 * i + k];
-        want[i] = acc;
-    }
+    cref_tmpl_dot8_want(a, b, want, rows);
     CUdeviceptr da = bft_dup(a, rows * 32), db = bft_dup(b, rows * 32), dout = bft_dalloc(rows * 4);
     BFT_LAUNCH(bft_func("templates", "tmpl_dot8_u32"), bft_d1(bft_div_up(rows, 128)), bft_d1(128), 0, &da, &db, &dout, &rows);
     bft_sync();
@@ -545,7 +381,7 @@ BFT_CASE(tmpl_dot8_and_maps)
         float *x = bft_alloc(n * 4);
         int16_t *gq = bft_alloc(n * 2), *wq = bft_alloc(n * 2);
         bft_fill_f32(x, n, -1.0, 1.0, 66);
-        for (unsigned i = 0; i < n; i++) wq[i] = (int16_t)lrintf(x[i] * scale);
+        cref_tmpl_quantize_want(x, wq, n, scale);
         CUdeviceptr dx = bft_dup(x, n * 4), dq = bft_dalloc(n * 2);
         BFT_LAUNCH(bft_func("templates", "tmpl_map_quantize"), bft_d1(40), bft_d1(128), 0, &dx, &dq, &n, &scale);
         bft_sync();
@@ -558,7 +394,7 @@ BFT_CASE(tmpl_dot8_and_maps)
         int32_t *x = bft_alloc(n * 4);
         int64_t *gl = bft_alloc(n * 8), *wl = bft_alloc(n * 8);
         bft_fill_i32(x, n, -2000000000, 2000000000, 67);
-        for (unsigned i = 0; i < n; i++) wl[i] = (int64_t)x[i] * k - 1;
+        cref_tmpl_lambda_want(x, wl, n, k);
         CUdeviceptr dx = bft_dup(x, n * 4), dl = bft_dalloc(n * 8);
         BFT_LAUNCH(bft_func("templates", "tmpl_map_lambda"), bft_d1(64), bft_d1(96), 0, &dx, &dl, &n, &k);
         bft_sync();

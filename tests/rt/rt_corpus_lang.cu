@@ -16,6 +16,7 @@
 #include "../kernels/dynsmem.cu"
 #include "../kernels/sync.cu"
 #include "../kernels/constmem.cu"
+#include "../common/corpus_ref_lang.c"
 
 /* ---- calls and recursion --------------------------------------------------------------------------- */
 
@@ -39,37 +40,12 @@ static void case_calls_noinline(cudaStream_t s)
         std::vector<float> wfo(n);
         std::vector<int> wio((size_t)n * 2);
         std::vector<double> wd(n);
-        std::vector<long long> wl(n);
-        for (unsigned i = 0; i < n; i++) {
-            int v = in[i];
-            float x = (float)(v % 100) * 0.01f, r = 0.0f;
-            for (int k = 7; k >= 0; --k) r = fmaf(r, x, coef[k]);
-            wfo[i] = r + x * 0.5f;
-            wio[2 * i] = v * 3 - 7 + v / 10;
-            wio[2 * i + 1] = v % 10;
-            wd[i] = (double)v * 1.25;
-            int a = v, b = v + 1, c = v - 2, d = v * 3, e = v >> 1, f = v & 7, g = -v, h = 42;
-            int64_t ii = (int64_t)((uint64_t)(int64_t)v << 20);
-            double j = (double)x * 10.0;
-            unsigned char l = (unsigned char)v;
-            wl[i] = a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h + 9 * ii + (int64_t)(j * 2.0) +
-                    (int64_t)x + 11 * (int64_t)l;
-        }
+        std::vector<int64_t> wl(n);
+        cref_calls_noinline_want(in, coef, wfo.data(), wio.data(), wd.data(), wl.data(), n);
         return rc_cmp_f32("poly_eval + struct float", gfo, wfo.data(), n, 1e-5, 1e-6) +
                rc_cmp_int("struct int + out-params", gio, wio.data(), (size_t)n * 2) +
-               rc_cmp_f64("struct double", gd, wd.data(), n, 0, 0) + rc_cmp_int("many_args", gl, wl.data(), n);
+               rc_cmp_f64("struct double", gd, wd.data(), n, 0, 0) + rc_cmp_int("many_args", gl, (const long long *)wl.data(), n);
     });
-}
-
-static int ref_fib(int n) { return n < 2 ? n : ref_fib(n - 1) + ref_fib(n - 2); }
-
-static uint32_t ref_depth_sum(int d, int32_t seed)
-{
-    uint32_t buf[8], r;
-    for (int k = 0; k < 8; ++k) buf[k] = (uint32_t)seed * (uint32_t)k + (uint32_t)d;
-    r = buf[((uint32_t)seed + (uint32_t)d) & 7];
-    if (d > 0) r += ref_depth_sum(d - 1, seed ^ (int32_t)r);
-    return r;
 }
 
 static void case_recursion(cudaStream_t s)
@@ -85,23 +61,13 @@ static void case_recursion(cudaStream_t s)
     rc_free(dfib, s); rc_free(ds, s); rc_free(dout, s);
     rc_verify(s, "fib_recursive / recurse_local", [=] {
         std::vector<int> wfib(n), want(n2);
-        for (unsigned i = 0; i < n; i++) wfib[i] = ref_fib((int)(i % 13));
-        for (unsigned i = 0; i < n2; i++) want[i] = (int32_t)ref_depth_sum((int)(i % 9), seeds[i]);
+        cref_fib_want(wfib.data(), n);
+        cref_recurse_local_want(seeds, want.data(), n2);
         return rc_cmp_int("fib", gfib, wfib.data(), n) + rc_cmp_int("depth_sum", got, want.data(), n2);
     });
 }
 
 /* ---- indirect calls ---------------------------------------------------------------------------- */
-
-static int32_t ref_op(int k, int32_t a, int32_t b)
-{
-    switch (k & 3) {
-    case 0: return (int32_t)((uint32_t)a + (uint32_t)b);
-    case 1: return (int32_t)((uint32_t)a - (uint32_t)b);
-    case 2: return (int32_t)((uint32_t)a * (uint32_t)b);
-    default: return a ^ b;
-    }
-}
 
 static void case_fnptr(cudaStream_t s)
 {
@@ -119,11 +85,8 @@ static void case_fnptr(cudaStream_t s)
     rc_free(da, s); rc_free(db, s); rc_free(dsel, s); rc_free(d1, s); rc_free(d2, s);
     rc_verify(s, "fnptr_table / fnptr_local", [=] {
         std::vector<int> w1(n), w2(n);
-        for (unsigned i = 0; i < n; i++) {
-            w1[i] = ref_op(sel[i], a[i], b[i]);
-            int k = (sel[i] & 2) ? 3 : ((sel[i] & 1) ? 1 : 2);
-            w2[i] = (int32_t)((uint32_t)ref_op(k, a[i], b[i]) + (uint32_t)ref_op(k, b[i], 3));
-        }
+        cref_fnptr_table_want(a, b, sel, w1.data(), n);
+        cref_fnptr_local_want(a, b, sel, w2.data(), n);
         return rc_cmp_int("fnptr_table", g1, w1.data(), n) + rc_cmp_int("fnptr_local", g2, w2.data(), n);
     });
 }
@@ -144,14 +107,7 @@ static void case_virtual_dispatch(cudaStream_t s)
     rc_verify(s, "virtual_dispatch", [=] {
         std::vector<float> wa(n);
         std::vector<int> ws(n);
-        for (unsigned i = 0; i < n; i++) {
-            float d = dims[i];
-            switch (kind[i] % 3) {
-            case 0: wa[i] = d * 2.0f; ws[i] = 4; break;
-            case 1: wa[i] = 0.5f * d * 4.0f; ws[i] = 3; break;
-            default: wa[i] = 3.0f * d * d; ws[i] = 0; break;
-            }
-        }
+        cref_virtual_dispatch_want(dims, kind, wa.data(), ws.data(), n);
         return rc_cmp_f32("area", ga, wa.data(), n, 0, 0) + rc_cmp_int("sides", gs, ws.data(), n);
     });
 }
@@ -235,17 +191,9 @@ static void case_dynsmem(cudaStream_t s)
     rc_verify(s, "dynsmem_reverse / dynsmem_partition / dynsmem_large", [=] {
         std::vector<int> wrev(n), wi((size_t)pnb * ni), wl(lnb);
         std::vector<float> wf((size_t)pnb * nf);
-        for (unsigned b = 0; b < nb; b++)
-            for (unsigned t = 0; t < bs; t++) wrev[b * bs + t] = in[b * bs + bs - 1 - t];
-        for (unsigned b = 0; b < pnb; b++) {
-            for (int k = 0; k < nf; k++) wf[b * nf + k] = fin[b * nf + nf - 1 - k] * 2.0f;
-            for (int k = 0; k < ni; k++) wi[b * ni + k] = iin[b * ni + (k + 1) % ni] + (k & 63) * 3;
-        }
-        for (unsigned b = 0; b < lnb; b++) {
-            uint32_t sum = 0;
-            for (int k = 0; k < words; k++) sum += (uint32_t)(k ^ (int)b);
-            wl[b] = (int32_t)sum;
-        }
+        cref_dynsmem_reverse_want(in, wrev.data(), nb, bs);
+        cref_dynsmem_partition_want(fin, iin, wf.data(), wi.data(), pnb, nf, ni);
+        cref_dynsmem_large_want(wl.data(), lnb, words);
         return rc_cmp_int("reverse", grev, wrev.data(), n) + rc_cmp_f32("float region", gf, wf.data(), (size_t)pnb * nf, 0, 0) +
                rc_cmp_int("int region + static", gi, wi.data(), (size_t)pnb * ni) +
                rc_cmp_int("64 KiB dynamic shared sums", gl, wl.data(), lnb);
@@ -258,29 +206,14 @@ static void case_sync_predicates(cudaStream_t s)
 {
     unsigned nb = 64, bs = 256, n = nb * bs;
     int32_t *in = rc_host<int32_t>(n);
-    rc_fill_i32(in, n, -5, 5, 451);
-    for (unsigned b = 0; b < nb; b++)
-        for (unsigned t = 0; t < bs; t++) {
-            int32_t *v = &in[b * bs + t];
-            if (b % 4 == 0 && *v == 0) *v = 1;
-            if (b % 5 == 0 && t == (b * 7) % bs) *v = 12345;
-        }
+    cref_sync_predicates_inputs(in, nb, bs);
     int *din = rc_dup(in, n, s), *dout = rc_dalloc<int>((size_t)nb * 3, s);
     RC_LAUNCH(sync_predicates, nb, bs, 0, s, din, dout);
     int *got = rc_get(dout, (size_t)nb * 3, s);
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "sync_predicates", [=] {
         std::vector<int> want((size_t)nb * 3);
-        for (unsigned b = 0; b < nb; b++) {
-            int c = 0, a = 1, o = 0;
-            for (unsigned t = 0; t < bs; t++) {
-                int32_t v = in[b * bs + t];
-                c += v > 0;
-                a &= v != 0;
-                o |= v == 12345;
-            }
-            want[3 * b] = c; want[3 * b + 1] = a; want[3 * b + 2] = o;
-        }
+        cref_sync_predicates_want(in, want.data(), nb, bs);
         return rc_cmp_int("count/and/or per block", got, want.data(), (size_t)nb * 3);
     });
 }
@@ -299,13 +232,7 @@ static void case_local_array_dyn(cudaStream_t s)
     rc_verify(s, "local_array_dyn", [=] {
         std::vector<int> want(n);
         std::vector<float> wf(n);
-        for (unsigned i = 0; i < n; i++) {
-            int arr[40], j = idx[i];
-            for (int k = 0; k < 40; ++k) arr[k] = k * k + (int)i;
-            arr[(j >> 12) % 40] += 1000;
-            want[i] = arr[j % 40] + arr[(j >> 8) % 40];
-            wf[i] = (float)(j & 7) * 0.25f + (float)((j & 7) * 5 - (int)(i & 3));
-        }
+        cref_local_array_dyn_want(idx, want.data(), wf.data(), n);
         return rc_cmp_int("local int array", got, want.data(), n) + rc_cmp_f32("local struct array", gf, wf.data(), n, 0, 0);
     });
 }
@@ -314,8 +241,7 @@ static void case_switch_and_loops(cudaStream_t s)
 {
     unsigned n = 1u << 14, grid, block;
     int32_t *in = rc_host<int32_t>(n), *cin = rc_host<int32_t>(n);
-    rc_fill_i32(in, n, -100000, 100000, 471);
-    in[0] = 3; in[1] = 100; in[2] = 1000; in[3] = 40000; in[4] = 0x10000 + 3; in[5] = -65536 + 100;
+    cref_switch_dense_inputs(in, n);
     rc_fill_i32(cin, n, 1, 100000, 481);
     int *din = rc_dup(in, n, s), *dout = rc_dalloc<int>((size_t)n * 2, s);
     unsigned *dcin = rc_dup((const unsigned *)cin, n, s), *dcout = rc_dalloc<unsigned>((size_t)n * 2, s);
@@ -328,44 +254,8 @@ static void case_switch_and_loops(cudaStream_t s)
     rc_verify(s, "switch_dense / collatz_steps", [=] {
         std::vector<int> want((size_t)n * 2);
         std::vector<unsigned> wc((size_t)n * 2);
-        for (unsigned i = 0; i < n; i++) {
-            int32_t v = in[i], r;
-            uint32_t u = (uint32_t)v;
-            switch (v % 12) {
-            case 0: r = (int32_t)(u * 3u); break;
-            case 1: r = v + 100; break;
-            case 2: r = v ^ 0x5a5a; break;
-            case 3: r = -v; break;
-            case 4: r = (int32_t)(u << 3); break;
-            case 5: r = v >> 2; break;
-            case 6: r = (int32_t)(u * u); break;
-            case 7: r = 7; break;
-            case 8: r = v - 8000; break;
-            case 9: r = v | 0x100; break;
-            case 10: r = v & 0xff; break;
-            case 11: r = v / 3; break;
-            default: r = -1; break;
-            }
-            switch (v & 0xffff) {
-            case 3: want[2 * i + 1] = 1; break;
-            case 100: want[2 * i + 1] = 2; break;
-            case 1000: want[2 * i + 1] = 3; break;
-            case 40000: want[2 * i + 1] = 4; break;
-            default: want[2 * i + 1] = 0; break;
-            }
-            want[2 * i] = r;
-            uint64_t x = (uint32_t)cin[i];
-            uint32_t steps = 0, odd = 0;
-            while (x != 1) {
-                if (steps >= 400) break;
-                ++steps;
-                if ((x & 1) == 0) { x >>= 1; continue; }
-                ++odd;
-                x = 3 * x + 1;
-            }
-            wc[2 * i] = steps;
-            wc[2 * i + 1] = odd;
-        }
+        cref_switch_dense_want(in, want.data(), n);
+        cref_collatz_want(cin, wc.data(), n);
         return rc_cmp_int("dense/sparse switch", got, want.data(), (size_t)n * 2) + rc_cmp_int("steps/odd", gc, wc.data(), (size_t)n * 2);
     });
 }
@@ -417,12 +307,7 @@ static void case_const_memory(cudaStream_t s)
     rc_verify(s, "const_poly / const_lut", [=] {
         std::vector<float> wf(n);
         std::vector<int> wi(n);
-        for (unsigned i = 0; i < n; i++) {
-            float r = 0.0f;
-            for (int k = 7; k >= 0; --k) r = fmaf(r, x[i], coeffs[k]);
-            wf[i] = r + coeffs[8 + (i / 256) % 56];
-            wi[i] = lut[in[i] & 255] * 3 - 7;
-        }
+        cref_const_memory_want(x, coeffs, lut, in, wf.data(), wi.data(), n);
         return rc_cmp_f32("const_poly", gf, wf.data(), n, 1e-5, 1e-6) + rc_cmp_int("const_lut", gi, wi.data(), n);
     });
 }

@@ -7,20 +7,14 @@
 #include "../kernels/transpose.cu"
 #include "../kernels/blas1.cu"
 #include "../kernels/stencil.cu"   // last: it defines R, BX and BY
-
-static int h_clamp(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+#include "../common/corpus_ref_linalg.c"
 
 /* ---- matrix multiply ---------------------------------------------------------------------------- */
 
 static size_t ref_matmul_f32(const char *what, const float *A, const float *B, const float *C, int M, int N, int K)
 {
     std::vector<float> W((size_t)M * N);
-    for (int r = 0; r < M; r++)
-        for (int c = 0; c < N; c++) {
-            float acc = 0.0f;
-            for (int k = 0; k < K; k++) acc = fmaf(A[(size_t)r * K + k], B[(size_t)k * N + c], acc);
-            W[(size_t)r * N + c] = acc;
-        }
+    cref_matmul_f32_want(A, B, W.data(), M, N, K);
     // |terms| <= 1, K terms: an absolute bound scaled by K covers any contraction differences
     return rc_cmp_f32(what, C, W.data(), (size_t)M * N, 1e-5, 1e-6 * K);
 }
@@ -65,12 +59,7 @@ static void case_matmul_tiled_f64(cudaStream_t s)
     rc_free(dA, s); rc_free(dB, s); rc_free(dC, s);
     rc_verify(s, "matmul_tiled_f64", [=] {
         std::vector<double> W((size_t)M * N);
-        for (int r = 0; r < M; r++)
-            for (int c = 0; c < N; c++) {
-                double acc = 0.0;
-                for (int k = 0; k < K; k++) acc = fma(A[(size_t)r * K + k], B[(size_t)k * N + c], acc);
-                W[(size_t)r * N + c] = acc;
-            }
+        cref_matmul_f64_want(A, B, W.data(), M, N, K);
         // the same order of fused multiply-adds as the kernel: tight tolerance
         return rc_cmp_f64("matmul_tiled_f64", C, W.data(), (size_t)M * N, 1e-12, 1e-13);
     });
@@ -78,18 +67,18 @@ static void case_matmul_tiled_f64(cudaStream_t s)
 
 /* ---- transpose ------------------------------------------------------------------------------------ */
 
-static size_t cmp_exact(const char *w, const float *g, const float *e, size_t n) { return rc_cmp_f32(w, g, e, n, 0, 0); }
-static size_t cmp_exact(const char *w, const unsigned long long *g, const unsigned long long *e, size_t n)
+static size_t check_transpose(const char *what, const float *in, const float *got, int w, int h)
 {
-    return rc_cmp_int(w, g, e, n);
+    std::vector<float> want((size_t)w * h);
+    cref_transpose_f32_want(in, want.data(), w, h);
+    return rc_cmp_f32(what, got, want.data(), (size_t)w * h, 0, 0);
 }
 
-template <typename T> static size_t check_transpose(const char *what, const T *in, const T *got, int w, int h)
+static size_t check_transpose(const char *what, const unsigned long long *in, const unsigned long long *got, int w, int h)
 {
-    std::vector<T> want((size_t)w * h);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) want[(size_t)x * h + y] = in[(size_t)y * w + x];
-    return cmp_exact(what, got, want.data(), (size_t)w * h);
+    std::vector<uint64_t> want((size_t)w * h);
+    cref_transpose_u64_want((const uint64_t *)in, want.data(), w, h);
+    return rc_cmp_int(what, got, (const unsigned long long *)want.data(), (size_t)w * h);
 }
 
 static void case_transpose_f32(cudaStream_t s)
@@ -111,8 +100,7 @@ static void case_transpose_u64(cudaStream_t s)
 {
     int w = 200, h = 150;
     unsigned long long *in = rc_host<unsigned long long>((size_t)w * h);
-    rc_rng r(113);
-    for (size_t i = 0; i < (size_t)w * h; i++) in[i] = r.next64();
+    cref_transpose_u64_inputs((uint64_t *)in, (size_t)w * h);
     unsigned long long *din = rc_dup(in, (size_t)w * h, s), *dout = rc_dalloc<unsigned long long>((size_t)w * h, s);
     RC_LAUNCH_SMEM(transpose_tiled_u64, 32 * 33 * 8, dim3(rc_div_up(w, 32), rc_div_up(h, 32)), dim3(32, 8), 0, s, dout, din, w, h);
     unsigned long long *got = rc_get(dout, (size_t)w * h, s);
@@ -136,11 +124,7 @@ static void case_stencil1d(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "stencil1d_f32", [=] {
         std::vector<float> want(n);
-        for (int g = 0; g < n; g++) {
-            float acc = 0.0f;
-            for (int j = -3; j <= 3; j++) acc = fmaf(w[j + 3], in[h_clamp(g + j, 0, n - 1)], acc);
-            want[g] = acc;
-        }
+        cref_stencil1d_want(w, in, want.data(), n);
         return rc_cmp_f32("stencil1d", got, want.data(), n, 1e-5, 1e-6);
     });
 }
@@ -157,12 +141,7 @@ static void case_stencil2d(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "stencil2d_f32", [=] {
         std::vector<float> want((size_t)w * h);
-        auto at = [&](int x, int y) { return in[(size_t)h_clamp(y, 0, h - 1) * w + h_clamp(x, 0, w - 1)]; };
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                float nb = at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1);
-                want[(size_t)y * w + x] = c0 * at(x, y) + c1 * nb;
-            }
+        cref_stencil2d_want(in, want.data(), w, h, c0, c1);
         return rc_cmp_f32("stencil2d", got, want.data(), (size_t)w * h, 1e-5, 1e-6);
     });
 }
@@ -179,19 +158,7 @@ static void case_stencil3d(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "stencil3d_f32", [=] {
         std::vector<float> want(n);
-        for (int z = 0; z < nz; z++)
-            for (int y = 0; y < ny; y++)
-                for (int x = 0; x < nx; x++) {
-                    size_t i = ((size_t)z * ny + y) * nx + x, sy = (size_t)nx, sz = (size_t)nx * ny;
-                    float c = in[i], sum = 0.0f;
-                    sum += x > 0 ? in[i - 1] : c;
-                    sum += x < nx - 1 ? in[i + 1] : c;
-                    sum += y > 0 ? in[i - sy] : c;
-                    sum += y < ny - 1 ? in[i + sy] : c;
-                    sum += z > 0 ? in[i - sz] : c;
-                    sum += z < nz - 1 ? in[i + sz] : c;
-                    want[i] = 0.4f * c + 0.1f * sum;
-                }
+        cref_stencil3d_want(in, want.data(), nx, ny, nz);
         return rc_cmp_f32("stencil3d", got, want.data(), n, 1e-5, 1e-6);
     });
 }
@@ -206,18 +173,9 @@ static void case_grid_ids_3d(cudaStream_t s)
     rc_free(dout, s); rc_free(ddims, s);
     rc_verify(s, "grid_ids_3d", [=] {
         std::vector<unsigned> want((size_t)total * 2);
-        unsigned wdims[7] = { g.x, g.y, g.z, b.x, b.y, b.z, 32 };
-        for (unsigned bz = 0; bz < g.z; bz++)
-            for (unsigned by = 0; by < g.y; by++)
-                for (unsigned bx = 0; bx < g.x; bx++)
-                    for (unsigned tz = 0; tz < b.z; tz++)
-                        for (unsigned ty = 0; ty < b.y; ty++)
-                            for (unsigned tx = 0; tx < b.x; tx++) {
-                                unsigned bid = (bz * g.y + by) * g.x + bx, tid = (tz * b.y + ty) * b.x + tx;
-                                unsigned gid = bid * nthreads + tid;
-                                want[2 * gid] = (bx << 24) | (by << 16) | (bz << 8) | tz;
-                                want[2 * gid + 1] = (tx << 16) | ty;
-                            }
+        unsigned wdims[7];
+        const unsigned gs[3] = { g.x, g.y, g.z }, bs[3] = { b.x, b.y, b.z };
+        cref_grid_ids_3d_want(gs, bs, want.data(), wdims);
         return rc_cmp_int("ids", got, want.data(), (size_t)total * 2) + rc_cmp_int("dims", dims, wdims, 7);
     });
 }
@@ -241,9 +199,9 @@ static void case_saxpy(cudaStream_t s)
     rc_free(dx, s); rc_free(dy, s);
     rc_verify(s, "saxpy / saxpy_gridstride", [=] {
         std::vector<float> want(n);
-        for (unsigned i = 0; i < n; i++) want[i] = fmaf(a, x[i], y[i]);   // nvcc fuses a*x+y
+        cref_saxpy_want(a, x, y, want.data(), n);   // nvcc fuses a*x+y
         size_t bad = rc_cmp_f32("saxpy", g1, want.data(), n, 0, 0);
-        for (unsigned i = 0; i < n; i++) want[i] = fmaf(a, x[i], want[i]);
+        cref_saxpy_want(a, x, want.data(), want.data(), n);
         return bad + rc_cmp_f32("saxpy_gridstride", g2, want.data(), n, 0, 0);
     });
 }
@@ -261,7 +219,7 @@ static void case_daxpy(cudaStream_t s)
     rc_free(dx, s); rc_free(dy, s);
     rc_verify(s, "daxpy", [=] {
         std::vector<double> want(n);
-        for (unsigned i = 0; i < n; i++) want[i] = fma(a, x[i], y[i]);
+        cref_daxpy_want(a, x, y, want.data(), n);
         return rc_cmp_f64("daxpy", got, want.data(), n, 0, 0);
     });
 }
@@ -278,7 +236,7 @@ static void case_sscal_vec4(cudaStream_t s)
     rc_free((float *)dx, s);
     rc_verify(s, "sscal_vec4", [=] {
         std::vector<float> want((size_t)n4 * 4);
-        for (unsigned i = 0; i < n4 * 4; i++) want[i] = a * x[i];
+        cref_sscal_want(a, x, want.data(), n4 * 4);
         return rc_cmp_f32("sscal_vec4", got, want.data(), (size_t)n4 * 4, 0, 0);
     });
 }
@@ -294,8 +252,7 @@ static void case_ddot_atomic(cudaStream_t s)
     double *got = rc_get(dr, 1, s);
     rc_free(dx, s); rc_free(dy, s); rc_free(dr, s);
     rc_verify(s, "ddot_atomic", [=] {
-        double want = 0, mag = 0;
-        for (unsigned i = 0; i < n; i++) { want += x[i] * y[i]; mag += fabs(x[i] * y[i]); }
+        double mag, want = cref_ddot_want(x, y, n, &mag);
         // the order of the blocks' atomics is not fixed: bound by the magnitude of the terms
         if (fabs(*got - want) <= 1e-12 * mag) return (size_t)0;
         std::printf("  dot %.17g, want %.17g\n", *got, want);

@@ -10,26 +10,11 @@
 #include "../kernels/sort.cu"
 #include "../kernels/coop.cu"
 #include "../kernels/templates.cu"
+#include "../common/corpus_ref_parallel.c"
 
 #define N_RED ((1u << 16) + 100)
 
 /* ---- reductions ------------------------------------------------------------------------------ */
-
-// In-place simulation of `v += __shfl_down_sync(full, v, off)` for off = 16..1 over 32 lanes.
-static void sim_shfl_down_sum(float v[32])
-{
-    for (int off = 16; off > 0; off >>= 1) {
-        float t[32];
-        for (int l = 0; l < 32; l++) t[l] = v[l] + (l + off < 32 ? v[l + off] : v[l]);
-        std::memcpy(v, t, sizeof t);
-    }
-}
-
-static void sim_tree_f32(float *s, unsigned size)
-{
-    for (unsigned stride = size / 2; stride > 0; stride >>= 1)
-        for (unsigned t = 0; t < stride; t++) s[t] += s[t + stride];
-}
 
 static void case_reduce_smem_f32(cudaStream_t s)
 {
@@ -42,18 +27,7 @@ static void case_reduce_smem_f32(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "reduce_smem_f32", [=] {
         std::vector<float> want(grid);
-        for (unsigned b = 0; b < grid; b++) {
-            float sh[256];
-            for (unsigned t = 0; t < 256; t++) {
-                unsigned i = b * 512 + t;
-                float v = 0.0f;
-                if (i < n) v = in[i];
-                if (i + 256 < n) v += in[i + 256];
-                sh[t] = v;
-            }
-            sim_tree_f32(sh, 256);
-            want[b] = sh[0];
-        }
+        cref_reduce_smem_f32_want(in, want.data(), n, grid);
         return rc_cmp_f32("block_sums", got, want.data(), grid, 0, 0);
     });
 }
@@ -69,20 +43,7 @@ static void case_reduce_shfl_down_f32(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "reduce_shfl_down_f32", [=] {
         std::vector<float> want(grid);
-        for (unsigned b = 0; b < grid; b++) {
-            float ws[8], v[32];
-            for (unsigned w = 0; w < 8; w++) {
-                for (unsigned l = 0; l < 32; l++) {
-                    unsigned i = b * 256 + w * 32 + l;
-                    v[l] = i < n ? in[i] : 0.0f;
-                }
-                sim_shfl_down_sum(v);
-                ws[w] = v[0];
-            }
-            for (unsigned l = 0; l < 32; l++) v[l] = l < 8 ? ws[l] : 0.0f;
-            sim_shfl_down_sum(v);
-            want[b] = v[0];
-        }
+        cref_reduce_shfl_down_f32_want(in, want.data(), n, grid);
         return rc_cmp_f32("block_sums", got, want.data(), grid, 0, 0);
     });
 }
@@ -98,13 +59,7 @@ static void case_reduce_shfl_xor_i32(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s); rc_free(dtot, s);
     rc_verify(s, "reduce_shfl_xor_i32", [=] {
         std::vector<int> want(n);
-        int want_total = 0;
-        for (unsigned w = 0; w * 32 < n; w++) {
-            int sum = 0;
-            for (unsigned l = 0; l < 32 && w * 32 + l < n; l++) sum += in[w * 32 + l];
-            for (unsigned l = 0; l < 32 && w * 32 + l < n; l++) want[w * 32 + l] = sum;
-            want_total += sum;
-        }
+        int want_total = cref_reduce_shfl_xor_i32_want(in, want.data(), n);
         return rc_cmp_int("lane_sums", got, want.data(), n) + rc_cmp_int("total", total, &want_total, 1);
     });
 }
@@ -129,22 +84,7 @@ static void case_reduce_lastblock_f32(cudaStream_t s)
     rc_free(din, s); rc_free(dpart, s); rc_free(dres, s);
     rc_verify(s, "reduce_lastblock_f32", [=] {
         float want_partial[64], total;
-        for (unsigned b = 0; b < grid; b++) {
-            float sh[256];
-            for (unsigned t = 0; t < 256; t++) {
-                float v = 0.0f;
-                for (unsigned i = b * 256 + t; i < n; i += grid * 256) v += in[i];
-                sh[t] = v;
-            }
-            sim_tree_f32(sh, 256);
-            want_partial[b] = sh[0];
-        }
-        {
-            float sh[256];
-            for (unsigned t = 0; t < 256; t++) sh[t] = t < grid ? 0.0f + want_partial[t] : 0.0f;
-            sim_tree_f32(sh, 256);
-            total = sh[0];
-        }
+        total = cref_reduce_lastblock_f32_want(in, n, grid, want_partial);
         return rc_cmp_f32("partial", got_partial, want_partial, grid, 0, 0) + rc_cmp_f32("result", result, &total, 1, 0, 0) +
                rc_cmp_f32("second launch's result", result2, &total, 1, 0, 0) +
                rc_expect(*counter == 0, "retirement_count is not 0 after the launch");
@@ -185,13 +125,7 @@ static void case_scan_hs_multiblock(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s); rc_free(dsums, s); rc_free(doffs, s);
     rc_verify(s, "scan_hs_incl_i32 + scan_blelloch_excl_u32 + scan_add_offsets_i32", [=] {
         std::vector<int> want(n), wsums(nb);
-        uint32_t acc = 0;
-        for (unsigned i = 0; i < n; i++) { acc += (uint32_t)in[i]; want[i] = (int32_t)acc; }
-        for (unsigned b = 0; b < nb; b++) {
-            uint32_t sum = 0;
-            for (unsigned i = b * 256; i < (b + 1) * 256 && i < n; i++) sum += (uint32_t)in[i];
-            wsums[b] = (int32_t)sum;
-        }
+        cref_scan_hs_multiblock_want(in, want.data(), wsums.data(), n, nb);
         return rc_cmp_int("block_sums", gsums, wsums.data(), nb) + rc_cmp_int("scan", got, want.data(), n);
     });
 }
@@ -200,22 +134,14 @@ static void case_scan_blelloch(cudaStream_t s)
 {
     unsigned n = (1u << 16) + 5, nb = rc_div_up(n, 512);
     uint32_t *in = rc_host<uint32_t>(n);
-    rc_fill_u32(in, n, 22);
-    for (unsigned i = 0; i < n; i++) in[i] %= 1000;
+    cref_scan_blelloch_inputs(in, n);
     unsigned *din = rc_dup(in, n, s), *dout = rc_dalloc<unsigned>(n, s), *dsums = rc_dalloc<unsigned>(nb, s);
     RC_LAUNCH(scan_blelloch_excl_u32, nb, 256, 0, s, din, dout, dsums, n);
     unsigned *got = rc_get(dout, n, s), *gsums = rc_get(dsums, nb, s);
     rc_free(din, s); rc_free(dout, s); rc_free(dsums, s);
     rc_verify(s, "scan_blelloch_excl_u32", [=] {
         std::vector<unsigned> want(n), wsums(nb);
-        for (unsigned b = 0; b < nb; b++) {
-            uint32_t acc = 0;
-            for (unsigned i = b * 512; i < (b + 1) * 512; i++) {
-                if (i < n) want[i] = acc;
-                acc += i < n ? in[i] : 0;
-            }
-            wsums[b] = acc;
-        }
+        cref_scan_blelloch_want(in, want.data(), wsums.data(), n, nb);
         return rc_cmp_int("scan", got, want.data(), n) + rc_cmp_int("block_sums", gsums, wsums.data(), nb);
     });
 }
@@ -233,14 +159,7 @@ static void case_scan_warp_shfl(cudaStream_t s)
         rc_free(din, s); rc_free(dout, s); rc_free(dsums, s);
         rc_verify(s, k ? "scan_warp_shfl_incl_i32 (block 96)" : "scan_warp_shfl_incl_i32 (block 512)", [=] {
             std::vector<int> want(n), wsums(nb);
-            for (unsigned b = 0; b < nb; b++) {
-                uint32_t acc = 0;
-                for (unsigned i = b * bs; i < (b + 1) * bs; i++) {
-                    acc += i < n ? (uint32_t)in[i] : 0;
-                    if (i < n) want[i] = (int32_t)acc;
-                }
-                wsums[b] = (int32_t)acc;
-            }
+            cref_block_incl_scan_want(in, want.data(), wsums.data(), n, bs);
             return rc_cmp_int("scan", got, want.data(), n) + rc_cmp_int("block_sums", gsums, wsums.data(), nb);
         });
     }
@@ -252,8 +171,7 @@ static void case_hist256_shared(cudaStream_t s)
 {
     unsigned n = 1u << 18, grid, block;
     unsigned char *data = rc_host<unsigned char>(n);
-    rc_rng r(31);
-    for (unsigned i = 0; i < n; i++) data[i] = (r.next32() & 1) ? 7 : (unsigned char)r.next32();
+    cref_hist256_inputs(data, n);
     unsigned char *dd = rc_dup(data, n, s);
     unsigned *dbins = rc_dalloc<unsigned>(256, s);
     rc_occupancy(hist256_shared, 0, 1024, n, &grid, &block);   // grid-stride
@@ -261,8 +179,8 @@ static void case_hist256_shared(cudaStream_t s)
     unsigned *got = rc_get(dbins, 256, s);
     rc_free(dd, s); rc_free(dbins, s);
     rc_verify(s, "hist256_shared", [=] {
-        unsigned want[256] = { 0 };
-        for (unsigned i = 0; i < n; i++) want[data[i]]++;
+        unsigned want[256];
+        cref_hist256_want(data, n, want);
         return rc_cmp_int("bins", got, want, 256);
     });
 }
@@ -277,8 +195,8 @@ static void case_hist_global(cudaStream_t s)
     unsigned *got = rc_get(dbins, nbins, s);
     rc_free(dv, s); rc_free(dbins, s);
     rc_verify(s, "hist_global", [=] {
-        unsigned want[37] = { 0 };
-        for (unsigned i = 0; i < n; i++) want[vals[i] % nbins]++;
+        unsigned want[37];
+        cref_hist_global_want(vals, n, nbins, want);
         return rc_cmp_int("bins", got, want, nbins);
     });
 }
@@ -287,12 +205,7 @@ static void case_hist64_uchar4(cudaStream_t s)
 {
     unsigned n4 = 1u << 15, grid, bs;
     unsigned char *data = rc_host<unsigned char>((size_t)n4 * 4);
-    rc_rng r(33);
-    for (unsigned i = 0; i < n4 * 4; i++) {
-        uint32_t x = r.next32();
-        // .x bytes use few distinct bins so the per-block distinct count is interesting
-        data[i] = (i % 4 == 0) ? (unsigned char)((x % 23) * 4 + (x >> 30)) : (unsigned char)x;
-    }
+    cref_hist64_inputs(data, n4);
     // grid-stride: the block size and grid come from the occupancy API (the reference follows)
     rc_occupancy(hist64_uchar4, 0, 1024, n4, &grid, &bs);
     grid = std::max(grid, 16u);
@@ -302,17 +215,9 @@ static void case_hist64_uchar4(cudaStream_t s)
     unsigned *got = rc_get(dbins, 64, s), *gdist = rc_get(ddist, grid, s);
     rc_free((unsigned char *)dd, s); rc_free(dbins, s); rc_free(ddist, s);
     rc_verify(s, "hist64_uchar4", [=] {
-        unsigned want[64] = { 0 };
+        unsigned want[64];
         std::vector<unsigned> wdist(grid);
-        for (unsigned i = 0; i < n4 * 4; i++) want[data[i] >> 2]++;
-        for (unsigned b = 0; b < grid; b++) {
-            int seen[64] = { 0 };
-            unsigned d = 0;
-            for (unsigned t = 0; t < bs; t++)
-                for (unsigned i = b * bs + t; i < n4; i += grid * bs)
-                    if (!seen[data[4 * i] >> 2]++) d++;
-            wdist[b] = d;
-        }
+        cref_hist64_want(data, n4, grid, bs, want, wdist.data());
         return rc_cmp_int("bins", got, want, 64) + rc_cmp_int("block_distinct", gdist, wdist.data(), grid);
     });
 }
@@ -381,11 +286,7 @@ static void case_cg_tile_reduce(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "cg_tile_reduce", [=] {
         std::vector<int> want(nb);
-        for (unsigned b = 0; b < nb; b++) {
-            int32_t sum = 0;
-            for (unsigned i = b * 256; i < (b + 1) * 256 && i < n; i++) sum += in[i];
-            want[b] = sum;
-        }
+        cref_cg_tile_reduce_want(in, want.data(), n, nb);
         return rc_cmp_int("block_sums", got, want.data(), nb);
     });
 }
@@ -394,38 +295,14 @@ static void case_cg_tile16(cudaStream_t s)
 {
     unsigned nb = 64, bs = 128, n = nb * bs;
     int32_t *in = rc_host<int32_t>(n);
-    rc_fill_i32(in, n, -1000, 1000, 52);
-    for (unsigned i = 0; i < n; i += 16)
-        if ((i / 16) % 3 == 0) in[i + 5] = 950;   // some tiles have any(v > 900)
+    cref_cg_tile16_inputs(in, n);
     int *din = rc_dup(in, n, s), *dout = rc_dalloc<int>((size_t)n * 8, s);
     RC_LAUNCH(cg_tile16, nb, bs, 0, s, din, dout);
     int *got = rc_get(dout, (size_t)n * 8, s);
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "cg_tile16", [=] {
         std::vector<int> want((size_t)n * 8);
-        for (unsigned t0 = 0; t0 < n; t0 += 16) {
-            const int32_t *v = in + t0;
-            int32_t mx = v[0];
-            int any = 0, all = 1;
-            uint32_t bal = 0;
-            for (unsigned r = 0; r < 16; r++) {
-                if (v[r] > mx) mx = v[r];
-                if (v[r] > 900) any = 1;
-                if (!(v[r] > -900)) all = 0;
-                if (v[r] & 1) bal |= 1u << r;
-            }
-            for (unsigned r = 0; r < 16; r++) {
-                int32_t *o = &want[8 * (t0 + r)];
-                o[0] = mx;
-                o[1] = r + 3 < 16 ? v[r + 3] : v[r];
-                o[2] = v[r ^ 9];
-                o[3] = v[15];
-                o[4] = any;
-                o[5] = all;
-                o[6] = (int32_t)bal;
-                o[7] = (int32_t)((((t0 + r) % bs) / 16) * 100 + r);
-            }
-        }
+        cref_cg_tile16_want(in, want.data(), n, bs);
         return rc_cmp_int("tile16 results (8 per thread)", got, want.data(), (size_t)n * 8);
     });
 }
@@ -441,22 +318,7 @@ static void case_cg_coalesced(cudaStream_t s)
     rc_free(din, s); rc_free(dout, s);
     rc_verify(s, "cg_coalesced", [=] {
         std::vector<int> want((size_t)n * 3);
-        for (unsigned w = 0; w < n / 32; w++) {
-            uint32_t mask = 0;
-            for (unsigned l = 0; l < 32; l++)
-                if (in[w * 32 + l] & 1) mask |= 1u << l;
-            int first = mask ? in[w * 32 + (unsigned)__builtin_ctz(mask)] : -1;
-            for (unsigned l = 0; l < 32; l++) {
-                int32_t *o = &want[3 * (w * 32 + l)];
-                if (mask >> l & 1) {
-                    o[0] = __builtin_popcount(mask);
-                    o[1] = __builtin_popcount(mask & ((1u << l) - 1u));
-                    o[2] = first;
-                } else {
-                    o[0] = o[1] = o[2] = -1;
-                }
-            }
-        }
+        cref_cg_coalesced_want(in, want.data(), n);
         return rc_cmp_int("size/rank/first", got, want.data(), (size_t)n * 3);
     });
 }
@@ -472,14 +334,7 @@ static void case_cg_tile_scan(cudaStream_t s)
     rc_free(din, s); rc_free(di, s); rc_free(de, s);
     rc_verify(s, "cg_tile_scan", [=] {
         std::vector<int> wi(n), we(n);
-        for (unsigned w = 0; w < n / 32; w++) {
-            int32_t acc = 0;
-            for (unsigned l = 0; l < 32; l++) {
-                we[w * 32 + l] = acc;
-                acc += in[w * 32 + l];
-                wi[w * 32 + l] = acc;
-            }
-        }
+        cref_cg_tile_scan_want(in, wi.data(), we.data(), n);
         return rc_cmp_int("inclusive", gi, wi.data(), n) + rc_cmp_int("exclusive", ge, we.data(), n);
     });
 }
@@ -509,23 +364,9 @@ static void case_tmpl_reduce(cudaStream_t s)
         std::vector<int> w1(nb1);
         std::vector<float> w2(nb2);
         std::vector<double> w3(nb3);
-        for (unsigned b = 0; b < nb1; b++) {
-            uint32_t sum = 0;
-            for (unsigned i = b * 256; i < (b + 1) * 256 && i < n; i++) sum += (uint32_t)in1[i];
-            w1[b] = (int32_t)sum;
-        }
-        for (unsigned b = 0; b < nb2; b++) {
-            float m = -3.0e38f;
-            for (unsigned i = b * 128; i < (b + 1) * 128 && i < n; i++) m = in2[i] > m ? in2[i] : m;
-            w2[b] = m;
-        }
-        for (unsigned b = 0; b < nb3; b++) {   // tree order reproduced
-            double sh[64];
-            for (unsigned t = 0; t < 64; t++) sh[t] = b * 64 + t < n ? in3[b * 64 + t] : 0.0;
-            for (unsigned stride = 32; stride > 0; stride >>= 1)
-                for (unsigned t = 0; t < stride; t++) sh[t] += sh[t + stride];
-            w3[b] = sh[0];
-        }
+        cref_tmpl_sum_i32_want(in1, w1.data(), n, nb1);
+        cref_tmpl_max_f32_want(in2, w2.data(), n, nb2);
+        cref_tmpl_sum_f64_want(in3, w3.data(), n, nb3);
         return rc_cmp_int("sum_i32", g1, w1.data(), nb1) + rc_cmp_f32("max_f32", g2, w2.data(), nb2, 0, 0) +
                rc_cmp_f64("sum_f64", g3, w3.data(), nb3, 0, 0);
     });
@@ -560,16 +401,12 @@ static void case_tmpl_dot8_and_maps(cudaStream_t s)
     rc_verify(s, "tmpl_dot8_u32 / tmpl_map_quantize / tmpl_map_lambda", [=] {
         std::vector<unsigned> wd(rows);
         std::vector<short> wq(nq);
-        std::vector<long long> wl(nl);
-        for (unsigned i = 0; i < rows; i++) {
-            uint32_t acc = 0;
-            for (unsigned j = 0; j < 8; j++) acc += a[8 * i + j] * b[8 * i + j];
-            wd[i] = acc;
-        }
-        for (unsigned i = 0; i < nq; i++) wq[i] = (short)lrintf(x[i] * scale);
-        for (unsigned i = 0; i < nl; i++) wl[i] = (long long)xl[i] * k - 1;
+        std::vector<int64_t> wl(nl);
+        cref_tmpl_dot8_want(a, b, wd.data(), rows);
+        cref_tmpl_quantize_want(x, wq.data(), nq, scale);
+        cref_tmpl_lambda_want(xl, wl.data(), nl, k);
         return rc_cmp_int("dot8", gd, wd.data(), rows) + rc_cmp_int("quantize", gq, wq.data(), nq) +
-               rc_cmp_int("lambda", gl, wl.data(), nl);
+               rc_cmp_int("lambda", gl, (const long long *)wl.data(), nl);
     });
 }
 
