@@ -3,7 +3,7 @@
  * a final machine-readable `cases: P passed, F failed, S skipped` line that tests/run.sh adds up),
  * CHECK_CU and expectation macros, CUDA init/context helpers, fatbin loading from the kernel
  * directory, device/host buffers freed automatically at the end of a case, seeded random data,
- * tolerant float comparison, half/bfloat16 reference conversions, fd capture (device printf) and
+ * tolerant float comparison (half/bfloat16 references: corpus_ref.h), fd capture (device printf) and
  * a stream gate (a host function that holds a stream until the case opens it).
  *
  * Cases run each in a forked child by default (the parent never initialises CUDA), so a crash,
@@ -13,6 +13,7 @@
  * (i.e. $(B)/tests/kernels next to $(B)/tests/emu/), else $B/tests/kernels, else build/tests/kernels. */
 #ifndef BFT_H
 #define BFT_H
+#include "corpus_ref.h"
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -138,16 +139,18 @@ void bft_gate_open(bft_gate *g);
 void bft_gate_hold(bft_gate *g, CUstream s);
 
 /* ---- seeded random data ---------------------------------------------------------------------- */
-typedef struct bft_rng { uint64_t s; } bft_rng;
-static inline bft_rng bft_rng_seed(uint64_t seed) { bft_rng r = { seed * 0x9E3779B97F4A7C15ull + 0x1234567ull }; return r; }
-uint64_t bft_rand64(bft_rng *r);                         /* splitmix64 */
-static inline uint32_t bft_rand32(bft_rng *r) { return (uint32_t)(bft_rand64(r) >> 32); }
-double bft_randf(bft_rng *r, double lo, double hi);      /* uniform in [lo, hi) */
-int bft_randi(bft_rng *r, int lo, int hi);               /* uniform in [lo, hi] */
-void bft_fill_u32(uint32_t *p, size_t n, uint64_t seed);
-void bft_fill_f32(float *p, size_t n, double lo, double hi, uint64_t seed);
-void bft_fill_f64(double *p, size_t n, double lo, double hi, uint64_t seed);
-void bft_fill_i32(int32_t *p, size_t n, int lo, int hi, uint64_t seed);
+/* The seeded generator of corpus_ref.h (splitmix64): one implementation for the driver-API and the
+ * runtime tests, so a seed gives the same data in both. */
+typedef cref_rng bft_rng;
+#define bft_rng_seed cref_rng_seed
+#define bft_rand64 cref_rand64      /* splitmix64 */
+#define bft_rand32 cref_rand32
+#define bft_randf cref_randf        /* uniform in [lo, hi) */
+#define bft_randi cref_randi        /* uniform in [lo, hi] */
+#define bft_fill_u32 cref_fill_u32
+#define bft_fill_f32 cref_fill_f32
+#define bft_fill_f64 cref_fill_f64
+#define bft_fill_i32 cref_fill_i32
 
 /* ---- comparisons (record failures, print the first few mismatches, return the count) ---------- */
 /* Integers: exact. elem is 1, 2, 4 or 8 bytes. */
@@ -168,12 +171,6 @@ size_t bft_cmp_f64s(const char *what, const double *got, const double *want, siz
                     double rtol, double atol);
 
 /* ---- reference number formats ---------------------------------------------------------------- */
-enum { BFT_RN = 0, BFT_RZ = 1, BFT_RD = 2, BFT_RU = 3 };
-uint16_t bft_f64_to_f16(double x, int mode);   /* IEEE binary16 bits, subnormals kept */
-double bft_f16_to_f64(uint16_t h);
-uint16_t bft_f32_to_bf16(float x, int mode);   /* BFT_RN or BFT_RZ */
-float bft_bf16_to_f32(uint16_t h);
-float bft_f64_to_f32(double x, int mode);      /* directed rounding of a double to float */
 uint32_t bft_f32_bits(float f);
 uint64_t bft_f64_bits(double d);
 

@@ -1,6 +1,6 @@
-/* bft_num.c: numeric helpers of the test helper library (see bft.h): seeded random data,
- * exact/tolerant comparisons that report the first mismatches, and reference conversions for
- * binary16, bfloat16 and directed float rounding. */
+/* bft_num.c: numeric helpers of the test helper library (see bft.h): exact/tolerant comparisons
+ * that report the first mismatches, and float bit casts. (Seeded data and half/bfloat16/directed
+ * rounding references are in corpus_ref.h / corpus_ref_math.c.) */
 #include "bft.h"
 #include <inttypes.h>
 #include <math.h>
@@ -8,50 +8,6 @@
 #include <string.h>
 
 #define BFT_MAX_REPORT 6
-
-uint64_t bft_rand64(bft_rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-double bft_randf(bft_rng *r, double lo, double hi)
-{
-    double u = (double)(bft_rand64(r) >> 11) * (1.0 / 9007199254740992.0);
-    return lo + (hi - lo) * u;
-}
-
-int bft_randi(bft_rng *r, int lo, int hi)
-{
-    uint64_t span = (uint64_t)((int64_t)hi - (int64_t)lo + 1);
-    return (int)((int64_t)lo + (int64_t)(bft_rand64(r) % span));
-}
-
-void bft_fill_u32(uint32_t *p, size_t n, uint64_t seed)
-{
-    bft_rng r = bft_rng_seed(seed);
-    for (size_t i = 0; i < n; i++) p[i] = bft_rand32(&r);
-}
-
-void bft_fill_f32(float *p, size_t n, double lo, double hi, uint64_t seed)
-{
-    bft_rng r = bft_rng_seed(seed);
-    for (size_t i = 0; i < n; i++) p[i] = (float)bft_randf(&r, lo, hi);
-}
-
-void bft_fill_f64(double *p, size_t n, double lo, double hi, uint64_t seed)
-{
-    bft_rng r = bft_rng_seed(seed);
-    for (size_t i = 0; i < n; i++) p[i] = bft_randf(&r, lo, hi);
-}
-
-void bft_fill_i32(int32_t *p, size_t n, int lo, int hi, uint64_t seed)
-{
-    bft_rng r = bft_rng_seed(seed);
-    for (size_t i = 0; i < n; i++) p[i] = bft_randi(&r, lo, hi);
-}
 
 static uint64_t load_u(const void *p, size_t i, size_t elem)
 {
@@ -163,84 +119,3 @@ uint64_t bft_f64_bits(double d)
     return u;
 }
 
-/* Rounds the non-negative integer part m (with fraction frac in [0,1)) of a scaled magnitude. */
-static uint64_t round_mag(double scaled, int neg, int mode)
-{
-    double fl = floor(scaled), frac = scaled - fl;
-    uint64_t m = (uint64_t)fl;
-    int up = 0;
-    switch (mode) {
-    case BFT_RN: up = frac > 0.5 || (frac == 0.5 && (m & 1)); break;
-    case BFT_RZ: up = 0; break;
-    case BFT_RD: up = neg && frac > 0; break;
-    case BFT_RU: up = !neg && frac > 0; break;
-    }
-    return m + (uint64_t)up;
-}
-
-uint16_t bft_f64_to_f16(double x, int mode)
-{
-    uint16_t sign = signbit(x) ? 0x8000 : 0;
-    int neg = sign != 0, e, q;
-    double a = fabs(x), v;
-    uint64_t m;
-    if (isnan(x)) return 0x7e00;
-    if (isinf(x)) return sign | 0x7c00;
-    if (a == 0) return sign;
-    frexp(a, &e);                       /* a = f * 2^e, f in [0.5, 1) */
-    q = e - 11;                         /* quantum of an 11-bit significand */
-    if (q < -24) q = -24;               /* subnormal quantum */
-    m = round_mag(ldexp(a, -q), neg, mode);
-    v = ldexp((double)m, q);
-    if (v > 65504.0) {
-        int to_inf = mode == BFT_RN || (mode == BFT_RU && !neg) || (mode == BFT_RD && neg);
-        return sign | (to_inf ? 0x7c00 : 0x7bff);
-    }
-    if (v < ldexp(1.0, -14))            /* subnormal (or zero) */
-        return sign | (uint16_t)(v / ldexp(1.0, -24));
-    frexp(v, &e);
-    {
-        int E = e - 1 + 15;
-        uint32_t mant = (uint32_t)(ldexp(v, -(e - 1)) * 1024.0) - 1024u;
-        return sign | (uint16_t)((unsigned)E << 10) | (uint16_t)mant;
-    }
-}
-
-double bft_f16_to_f64(uint16_t h)
-{
-    int s = h >> 15, E = (h >> 10) & 31, M = h & 1023;
-    double v;
-    if (E == 31) v = M ? NAN : INFINITY;
-    else if (E == 0) v = ldexp((double)M, -24);
-    else v = ldexp((double)(1024 + M), E - 25);
-    return s ? -v : v;
-}
-
-uint16_t bft_f32_to_bf16(float x, int mode)
-{
-    uint32_t u = bft_f32_bits(x);
-    if (isnan(x)) return (uint16_t)((u >> 16) | 0x40);
-    if (mode == BFT_RN) u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-float bft_bf16_to_f32(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-float bft_f64_to_f32(double x, int mode)
-{
-    float f = (float)x;             /* round to nearest */
-    if (isnan(x) || (double)f == x) return f;
-    switch (mode) {
-    case BFT_RZ: if (fabs((double)f) > fabs(x)) f = nextafterf(f, 0.0f); break;
-    case BFT_RD: if ((double)f > x) f = nextafterf(f, -INFINITY); break;
-    case BFT_RU: if ((double)f < x) f = nextafterf(f, INFINITY); break;
-    default: break;
-    }
-    return f;
-}

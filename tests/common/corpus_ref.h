@@ -6,7 +6,7 @@
  * corpus_ref_lang.c, corpus_ref_parallel.c, corpus_ref_linalg.c. Plain C:
  * the Makefile compiles every tests/common .c file into every tests/emu binary (gcc -std=gnu11 -Werror), and
  * each rt_corpus_NAME.cu #includes its corpus_ref_NAME.c (compiled as C++ by nvcc's host compiler).
- * Random data: the splitmix64 generator of tests/common/bft_num.c, so seeds give the same inputs. */
+ * Random data: one splitmix64 generator (bft.h uses it too), so seeds give the same inputs. */
 #ifndef CORPUS_REF_H
 #define CORPUS_REF_H
 #include <stddef.h>
@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-/* ---- seeded data (identical to bft_rng / bft_fill_*) ------------------------------------------- */
+/* ---- seeded data (bft.h's bft_rng / bft_fill_* are these) ------------------------------------------- */
 typedef struct cref_rng { uint64_t s; } cref_rng;
 static inline cref_rng cref_rng_seed(uint64_t seed) { cref_rng r = { seed * 0x9E3779B97F4A7C15ull + 0x1234567ull }; return r; }
 static inline uint64_t cref_rand64(cref_rng *r)

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-/* ---- reference roundings (as tests/common/bft_num.c) ------------------------------------------- */
+/* ---- reference roundings (the one copy; the emu and runtime tests both use it) ------------------------------------------- */
 
 static uint64_t cref_round_mag(double scaled, int neg, int mode)
 {
