@@ -27,6 +27,7 @@ typedef struct bf_server_config {
     int shutdown_grace_s;         /* SIGTERM: how long sessions may finish */
     int max_sessions;             /* concurrent workers; 0 = unlimited */
     char metrics[256];            /* metrics address (accepted, not served yet) */
+    int lease_idle_limit_s;       /* a lease with no CUDA session this long ends; 0 = no limit */
 } bf_server_config;
 
 typedef struct bf_server_addr {

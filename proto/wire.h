@@ -10,7 +10,7 @@
 #include "bf_conn.h"
 #include "bitfusion.pb-c.h"
 
-#define BF_PROTOCOL_VERSION 1
+#define BF_PROTOCOL_VERSION 2
 #define BF_VERSION_STRING   "0.1.0"
 #define BF_MAX_FRAME        (256u << 20)   /* bytes of one packed frame */
 #define BF_CHUNK            (32u << 20)    /* transfers larger than this are split by the client */
