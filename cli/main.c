@@ -1,26 +1,27 @@
 /* main.c: `bitfusion SUBCOMMAND ...`: finds the subcommand (wg-style, one file per subcommand) and
- * runs it. Subcommands the product interface lists but this version lacks say so in one line. */
+ * runs it with argv[0] = its name. */
 #include "cli.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef struct subcommand {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-} subcommand;
-
-static const subcommand COMMANDS[] = {
-    {"run", run_main}, {"version", version_main}, {"help", help_main}, {"--help", help_main},
-    {"-h", help_main}, {"--version", version_main},
+const cli_command CLI_COMMANDS[] = {
+    {"run", run_main, "lease GPUs, run CMD with them, release them", RUN_HELP},
+    {"request_gpus", request_gpus_main, "lease GPUs and keep them (writes a reservation file)", REQUEST_GPUS_HELP},
+    {"client", client_main, "run CMD with the GPUs of a reservation file", CLIENT_HELP},
+    {"release_gpus", release_gpus_main, "release the GPUs of a reservation file", RELEASE_GPUS_HELP},
+    {"list_gpus", list_gpus_main, "list the servers, their GPUs and partitions", LIST_GPUS_HELP},
+    {"smi", smi_main, "nvidia-smi-like tables of the pool's GPUs and processes", SMI_HELP},
+    {"health", health_main, "check this client's setup and the servers", HEALTH_HELP},
+    {"version", version_main, "print the version", VERSION_HELP},
+    {"help", help_main, "list the commands, or show one's options", HELP_HELP},
 };
-
-static const char *const LATER[] = {"request_gpus", "release_gpus", "client", "list_gpus", "smi", "health"};
+const size_t CLI_NCOMMANDS = sizeof CLI_COMMANDS / sizeof CLI_COMMANDS[0];
 
 int cli_usage_error(const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -35,12 +36,12 @@ int main(int argc, char **argv)
         help_main(argc, argv);
         return 2;
     }
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        if (!strcmp(argv[1], COMMANDS[i].name))
-            return COMMANDS[i].fn(argc - 1, argv + 1);
-    for (size_t i = 0; i < sizeof LATER / sizeof LATER[0]; i++)
-        if (!strcmp(argv[1], LATER[i]))
-            return cli_usage_error("'%s' is not available in this version yet; 'bitfusion run -n 1 -- CMD' is",
-                                   argv[1]);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return help_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "--version"))
+        return version_main(1, argv + 1);
+    for (size_t i = 0; i < CLI_NCOMMANDS; i++)
+        if (!strcmp(argv[1], CLI_COMMANDS[i].name))
+            return CLI_COMMANDS[i].fn(argc - 1, argv + 1);
     return cli_usage_error("unknown command '%s'; run 'bitfusion help'", argv[1]);
 }

@@ -1,8 +1,9 @@
 /* context.c: contexts of the software GPU. Owns the live-handle registry (emu_handle_*), context
  * objects (never freed, so a stale handle is recognised as destroyed), each thread's context
- * stack, primary contexts, emu_ctx_enter, sticky errors, and the cuCtx* / cuDevicePrimaryCtx*
- * entry points (limits, flags, cache config, peer access), and cuProfilerStart/Stop (accepted: no
- * profiler runs on the software GPU). */
+ * stack, primary contexts, each context's memory reservation (BITFUSION_EMU_CTX_RESERVE_MB),
+ * emu_ctx_enter, sticky errors, the cuCtx* / cuDevicePrimaryCtx* entry points (limits, flags,
+ * cache config, peer access), and cuProfilerStart/Stop (accepted: no profiler runs on the
+ * software GPU). */
 #include "emu.h"
 #include <cudaProfiler.h>
 #include <stdio.h>
@@ -174,7 +175,9 @@ static ctx_impl *ctx_alloc(emu_device *dev, unsigned flags, int is_primary)
     return c;
 }
 
-/* Brings a context (new, or a primary being retained/reset) to its initial working state. */
+/* Brings a context (new, or a primary being retained/reset) to its initial working state; it
+ * takes its device's context reservation (BITFUSION_EMU_CTX_RESERVE_MB), OUT_OF_MEMORY when that
+ * does not fit. */
 static CUresult ctx_activate(ctx_impl *c)
 {
     c->pub.sticky = CUDA_SUCCESS;
@@ -183,10 +186,14 @@ static CUresult ctx_activate(ctx_impl *c)
     c->shmem_config = CU_SHARED_MEM_CONFIG_FOUR_BYTE_BANK_SIZE;
     c->npeers = 0;
     ctx_default_limits(&c->pub);
+    CUresult rc = emu_mem_charge(c->pub.dev->ordinal, c->pub.dev->ctx_reserve);
+    if (rc != CUDA_SUCCESS)
+        return rc;
     c->pub.magic = EMU_CTX_MAGIC;
-    CUresult rc = emu_stream_ctx_init(&c->pub);
+    rc = emu_stream_ctx_init(&c->pub);
     if (rc != CUDA_SUCCESS) {
         c->pub.magic = 0;
+        emu_mem_uncharge(c->pub.dev->ordinal, c->pub.dev->ctx_reserve);
         return rc;
     }
     c->live = 1;
@@ -207,8 +214,34 @@ static void ctx_deactivate(ctx_impl *c)
     emu_stream_release_ctx(ctx);
     if (emu_mem_release_ctx)
         emu_mem_release_ctx(ctx);
+    emu_mem_uncharge(ctx->dev->ordinal, ctx->dev->ctx_reserve);
     ctx->magic = 0;
     c->npeers = 0;
+}
+
+void emu_ctx_wait_all_idle(void)
+{
+    size_t n = 0, cap = 0;
+    emu_ctx **live = NULL;
+    pthread_mutex_lock(&g_ctx_lock);
+    for (ctx_impl *c = g_all_ctx; c; c = c->all_next) {
+        if (!c->live)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            emu_ctx **grown = realloc(live, ncap * sizeof *grown);
+            if (!grown)
+                break;
+            live = grown;
+            cap = ncap;
+        }
+        live[n++] = &c->pub;
+    }
+    pthread_mutex_unlock(&g_ctx_lock);
+    for (size_t i = 0; i < n; i++)
+        if (emu_ctx_from_handle((CUcontext)live[i]) && !emu_stream_on_worker_of(live[i]))
+            emu_ctx_wait_idle(live[i]);
+    free(live);
 }
 
 /* 1 live, 2 a context that existed but is destroyed, 0 not a context. */

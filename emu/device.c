@@ -1,7 +1,8 @@
 /* device.c: the software GPU's devices. Owns the configuration read once from the environment
- * (BITFUSION_EMU_DEVICES, _MEMORY_MB, _SMS, _NAME, _CC), cuInit, the driver version, device
- * enumeration, names, UUIDs, PCI ids, every device attribute (an A100-like sm_80 part with the
- * configured SM count), properties and peer capabilities. */
+ * (BITFUSION_EMU_DEVICES, _MEMORY_MB, _SMS, _NAME, _CC, _CTX_RESERVE_MB, and CUDA_VISIBLE_DEVICES,
+ * which selects and orders the devices the program sees as the NVIDIA driver does), cuInit, the
+ * driver version, device enumeration, names, UUIDs, PCI ids, every device attribute (an A100-like
+ * sm_80 part with the configured SM count), properties and peer capabilities. */
 #include "emu.h"
 #include "ptx.h"
 #include <ctype.h>
@@ -21,6 +22,7 @@
 #define VA_FIRST_BASE     0x200000000000ull   /* 32 TiB: clear of the heap, libraries, ASan */
 #define VA_STRIDE         0x020000000000ull   /* 2 TiB per device */
 #define PCI_FIRST_BUS     0x10
+#define UUID_HEX_DIGITS   32
 
 static emu_device g_devices[EMU_MAX_DEVICES];
 static int g_device_count;
@@ -92,7 +94,8 @@ static void config_name(char *out, size_t n)
     snprintf(out, n, "%s", (v && *v) ? v : DEFAULT_NAME);
 }
 
-/* A stable UUID per ordinal (FNV-1a over a fixed string, RFC 4122 version 4 layout). */
+/* A stable UUID per physical device index (FNV-1a over a fixed string, RFC 4122 version 4
+ * layout): distinct for distinct indices (the seeds differ, and so do both 64-bit hashes). */
 static void make_uuid(int ordinal, unsigned char uuid[16])
 {
     char seed[64];
@@ -117,22 +120,120 @@ static uint64_t va_size_for(size_t total_mem)
     return v > VA_STRIDE ? VA_STRIDE : v;
 }
 
+/* ---- CUDA_VISIBLE_DEVICES ----------------------------------------------------------------- */
+/* The 32 lowercase hex digits of a UUID, in byte order (as "GPU-..." strings spell them). */
+static void uuid_hex(const unsigned char uuid[16], char out[UUID_HEX_DIGITS + 1])
+{
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", uuid[i]);
+}
+
+/* "GPU-<hex digits, dashes anywhere>": the one physical device whose UUID starts with those
+ * digits, or -1 (not a UUID, no match, or more than one). */
+static int visible_by_uuid(const char *e, size_t len, int nphys, unsigned char uuids[][16])
+{
+    if (len <= 4 || strncasecmp(e, "GPU-", 4) != 0)
+        return -1;
+    char want[UUID_HEX_DIGITS + 1];
+    size_t n = 0;
+    for (size_t i = 4; i < len; i++) {
+        if (e[i] == '-')
+            continue;
+        if (!isxdigit((unsigned char)e[i]) || n == UUID_HEX_DIGITS)
+            return -1;
+        want[n++] = (char)tolower((unsigned char)e[i]);
+    }
+    if (n == 0)
+        return -1;
+    int found = -1;
+    for (int p = 0; p < nphys; p++) {
+        char hex[UUID_HEX_DIGITS + 1];
+        uuid_hex(uuids[p], hex);
+        if (strncmp(hex, want, n) == 0) {
+            if (found >= 0)
+                return -1;   /* ambiguous prefix */
+            found = p;
+        }
+    }
+    return found;
+}
+
+/* One entry (surrounding blanks allowed): a device ordinal or a UUID; -1 when invalid. */
+static int visible_entry(const char *e, size_t len, int nphys, unsigned char uuids[][16])
+{
+    while (len && isspace((unsigned char)*e)) {
+        e++;
+        len--;
+    }
+    while (len && isspace((unsigned char)e[len - 1]))
+        len--;
+    if (len == 0)
+        return -1;
+    if (!isdigit((unsigned char)e[0]))
+        return visible_by_uuid(e, len, nphys, uuids);
+    long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)e[i]) || v > EMU_MAX_DEVICES)
+            return -1;
+        v = v * 10 + (e[i] - '0');
+    }
+    return v < nphys ? (int)v : -1;
+}
+
+/* Fills order[] with the physical devices CUDA_VISIBLE_DEVICES selects, in its order, and returns
+ * how many. Like the NVIDIA driver: unset means all; the list stops at the first entry that is not
+ * a device (out of range, unknown or ambiguous UUID, repeated, malformed), so an empty or invalid
+ * list leaves no device. */
+static int visible_devices(int nphys, unsigned char uuids[][16], int order[])
+{
+    const char *v = getenv("CUDA_VISIBLE_DEVICES");
+    if (!v) {
+        for (int i = 0; i < nphys; i++)
+            order[i] = i;
+        return nphys;
+    }
+    int n = 0, seen[EMU_MAX_DEVICES] = { 0 };
+    for (const char *e = v; n < nphys;) {
+        const char *comma = strchr(e, ',');
+        size_t len = comma ? (size_t)(comma - e) : strlen(e);
+        int p = visible_entry(e, len, nphys, uuids);
+        if (p < 0 || seen[p]) {
+            emu_debug("CUDA_VISIBLE_DEVICES=%s: stopped at entry %d", v, n);
+            break;
+        }
+        seen[p] = 1;
+        order[n++] = p;
+        if (!comma)
+            break;
+        e = comma + 1;
+    }
+    return n;
+}
+
 static void config_init(void)
 {
-    int count = (int)env_long("BITFUSION_EMU_DEVICES", DEFAULT_DEVICES, 0, EMU_MAX_DEVICES);
+    int nphys = (int)env_long("BITFUSION_EMU_DEVICES", DEFAULT_DEVICES, 0, EMU_MAX_DEVICES);
     long mem_mb = env_long("BITFUSION_EMU_MEMORY_MB", DEFAULT_MEMORY_MB, 1, MAX_MEMORY_MB);
     int sms = (int)env_long("BITFUSION_EMU_SMS", DEFAULT_SMS, 1, MAX_SMS);
+    long reserve_mb = env_long("BITFUSION_EMU_CTX_RESERVE_MB", 0, 0, MAX_MEMORY_MB);
     int major, minor;
     config_cc(&major, &minor);
+    unsigned char uuids[EMU_MAX_DEVICES][16];
+    for (int p = 0; p < nphys; p++)
+        make_uuid(p, uuids[p]);
+    int order[EMU_MAX_DEVICES];
+    int count = visible_devices(nphys, uuids, order);
     for (int i = 0; i < count; i++) {
         emu_device *d = &g_devices[i];
         d->ordinal = i;
+        d->phys = order[i];
         config_name(d->name, sizeof d->name);
         d->total_mem = (size_t)mem_mb << 20;
+        d->ctx_reserve = (size_t)reserve_mb << 20;
         d->sm_count = sms;
         d->cc_major = major;
         d->cc_minor = minor;
-        make_uuid(i, d->uuid);
+        memcpy(d->uuid, uuids[d->phys], sizeof d->uuid);
         d->va_base = VA_FIRST_BASE + (uint64_t)i * VA_STRIDE;
         d->va_size = va_size_for(d->total_mem);
     }
@@ -261,7 +362,7 @@ EMU_API CUresult cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice dev)
     if (len <= 0)
         return CUDA_ERROR_INVALID_VALUE;
     int domain, bus, slot;
-    pci_location(d->ordinal, &domain, &bus, &slot);
+    pci_location(d->phys, &domain, &bus, &slot);
     snprintf(pciBusId, (size_t)len, "%04x:%02x:%02x.0", domain, bus, slot);
     return CUDA_SUCCESS;
 }
@@ -299,7 +400,7 @@ EMU_API CUresult cuDeviceGetByPCIBusId(CUdevice *dev, const char *pciBusId)
         return CUDA_ERROR_INVALID_VALUE;
     for (int i = 0; i < emu_device_count(); i++) {
         int dd, db, ds;
-        pci_location(i, &dd, &db, &ds);
+        pci_location(emu_device_get(i)->phys, &dd, &db, &ds);
         if ((unsigned)dd == domain && (unsigned)db == bus && (unsigned)ds == slot) {
             *dev = i;
             return CUDA_SUCCESS;
@@ -408,7 +509,7 @@ static int compute_attribute(const emu_device *d, int attr, int *v)
 static int memory_attribute(const emu_device *d, int attr, int *v)
 {
     int domain, bus, slot;
-    pci_location(d->ordinal, &domain, &bus, &slot);
+    pci_location(d->phys, &domain, &bus, &slot);
     switch (attr) {
     case CU_DEVICE_ATTRIBUTE_GPU_OVERLAP: *v = 1; return 0;
     case CU_DEVICE_ATTRIBUTE_ASYNC_ENGINE_COUNT: *v = 3; return 0;
@@ -425,7 +526,7 @@ static int memory_attribute(const emu_device *d, int attr, int *v)
     case CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING: *v = 1; return 0;
     case CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY: *v = 1; return 0;
     case CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD: *v = 0; return 0;
-    case CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD_GROUP_ID: *v = d->ordinal; return 0;
+    case CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD_GROUP_ID: *v = d->phys; return 0;
     case CU_DEVICE_ATTRIBUTE_HOST_NATIVE_ATOMIC_SUPPORTED: *v = 0; return 0;
     case CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS: *v = 0; return 0;
     case CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS: *v = 1; return 0;
@@ -437,6 +538,7 @@ static int memory_attribute(const emu_device *d, int attr, int *v)
     case CU_DEVICE_ATTRIBUTE_MAX_PERSISTING_L2_CACHE_SIZE: *v = 30 << 20; return 0;
     case CU_DEVICE_ATTRIBUTE_MAX_ACCESS_POLICY_WINDOW_SIZE: *v = 134213632; return 0;
     case CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED: *v = 1; return 0;
+    case CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED: *v = 1; return 0;   /* vmm.c */
     case CU_DEVICE_ATTRIBUTE_NUMA_ID: *v = -1; return 0;
     case CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID: *v = 0; return 0;
     case CU_DEVICE_ATTRIBUTE_GPU_PCI_DEVICE_ID: *v = 0x20B010DE; return 0;
@@ -452,7 +554,6 @@ static int absent_feature(int attr)
     case CU_DEVICE_ATTRIBUTE_CAN_USE_STREAM_MEM_OPS_V1:
     case CU_DEVICE_ATTRIBUTE_CAN_USE_64_BIT_STREAM_MEM_OPS_V1:
     case CU_DEVICE_ATTRIBUTE_CAN_USE_STREAM_WAIT_VALUE_NOR_V1:
-    case CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_WIN32_HANDLE_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_WIN32_KMT_HANDLE_SUPPORTED:

@@ -3,6 +3,7 @@
  * context, sticky errors), stream.c (stream engine, events), memory.c (device memory manager,
  * allocations, host memory), memcpy.c (copies, memsets), module.c (modules, libraries, link,
  * functions), launch.c (launches, occupancy), procaddr.c (cuGetProcAddress, export tables),
+ * vmm.c (virtual memory management: cuMemCreate, cuMemMap & co), busy.c (device busy time),
  * errors.c (error names, logging), ptx_*.c (the interpreter, see ptx.h), fatbin.c (images). */
 #ifndef BF_EMU_H
 #define BF_EMU_H
@@ -21,9 +22,11 @@ void emu_log_unimplemented(const char *name);
 
 /* ---- devices (device.c) -------------------------------------------------------------------- */
 typedef struct emu_device {
-    int ordinal;
+    int ordinal;             /* the ordinal the program sees (after CUDA_VISIBLE_DEVICES) */
+    int phys;                /* the device's own index: its identity (UUID, PCI bus id) */
     char name[256];
     size_t total_mem;        /* bytes */
+    size_t ctx_reserve;      /* bytes each context takes (BITFUSION_EMU_CTX_RESERVE_MB) */
     int sm_count;
     int cc_major, cc_minor;
     unsigned char uuid[16];
@@ -32,7 +35,8 @@ typedef struct emu_device {
 } emu_device;
 
 /* Reads the environment once: BITFUSION_EMU_DEVICES, BITFUSION_EMU_MEMORY_MB, BITFUSION_EMU_SMS,
- * BITFUSION_EMU_NAME, BITFUSION_EMU_CC ("8.0"). Returns the number of devices. */
+ * BITFUSION_EMU_NAME, BITFUSION_EMU_CC ("8.0"), BITFUSION_EMU_CTX_RESERVE_MB, CUDA_VISIBLE_DEVICES.
+ * Returns the number of devices the program sees. */
 int emu_device_count(void);
 emu_device *emu_device_get(int ordinal);   /* NULL when out of range */
 int emu_initialized(void);                 /* cuInit has succeeded */
@@ -96,6 +100,10 @@ int emu_mem_kind_of(uint64_t addr, emu_ctx **ctx, uint64_t *base, size_t *size);
  * CUDA_ERROR_INVALID_VALUE when it is not inside one live range. */
 CUresult emu_mem_check(uint64_t addr, size_t len);
 size_t emu_mem_used(int device_ordinal);
+/* Charges / returns bytes of a device's memory that no address range holds (a context's
+ * reservation, VMM physical memory): CUDA_ERROR_OUT_OF_MEMORY when they do not fit. */
+CUresult emu_mem_charge(int device_ordinal, size_t bytes);
+void emu_mem_uncharge(int device_ordinal, size_t bytes);
 
 /* ---- modules and launches (module.c, launch.c) --------------------------------------------- */
 struct ptx_module; struct ptx_func;
@@ -161,6 +169,17 @@ int emu_stream_on_worker_of(emu_ctx *ctx);
 emu_ctx *emu_stream_get_ctx(emu_stream *s);
 /* The _ptds/_ptsz entry points: the NULL stream means the per-thread default stream there. */
 static inline CUstream emu_stream_ptsz(CUstream h) { return h ? h : CU_STREAM_PER_THREAD; }
+
+/* context.c: waits until every live context has no queued work (skipping those whose stream
+ * worker is the calling thread): before memory that any device may be using goes away. */
+void emu_ctx_wait_all_idle(void);
+
+/* busy.c: per-device kernel execution time (bfEmuDeviceBusyNs). Brackets one grid's run. */
+void emu_busy_begin(int device_ordinal);
+void emu_busy_end(int device_ordinal);
+/* Exported (C linkage, default visibility) for the server's NVML utilisation: cumulative ns during
+ * which at least one kernel ran on the device (visible ordinal) in this process. */
+EMU_API unsigned long long bfEmuDeviceBusyNs(int ordinal);
 
 /* module.c: unloads every module (and library instance) of ctx; resolves a CUfunction or a
  * CUkernel (CUDA 12 allows either in launches) to the function of the given context. */

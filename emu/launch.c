@@ -178,7 +178,9 @@ static CUresult launch_run(emu_ctx *ctx, void *arg)
     launch_job *j = arg;
     ptx_fault fault;
     memset(&fault, 0, sizeof fault);
+    emu_busy_begin(ctx->dev->ordinal);
     CUresult rc = ptx_launch_grid(j->f->pf, &j->l, &fault);
+    emu_busy_end(ctx->dev->ordinal);
     if (rc == CUDA_SUCCESS)
         return rc;
     char msg[sizeof fault.msg + 160];

@@ -1,6 +1,7 @@
 /* mem_internal.h: private interface shared by the memory files only: memory.c (device address
  * ranges, the table of device-accessible ranges, cuMemAlloc & co, pointer attributes), hostmem.c
  * (page-locked and registered host memory), mempool.c (stream-ordered allocation, memory pools),
+ * vmm.c (virtual memory management: reservations, physical allocations, mappings),
  * memcpy.c (1D copies, memsets) and memcpy3d.c (2D/3D/peer/batch copies). Other emu files use the
  * emu_mem_* functions declared in emu.h. */
 #ifndef BF_EMU_MEM_INTERNAL_H
@@ -18,7 +19,8 @@ enum mem_origin {
     MEM_ORIGIN_MANAGED,       /* cuMemAllocManaged */
     MEM_ORIGIN_POOL,          /* cuMemAllocAsync, cuMemAllocFromPoolAsync */
     MEM_ORIGIN_HOST_ALLOC,    /* cuMemAllocHost, cuMemHostAlloc */
-    MEM_ORIGIN_HOST_REGISTER  /* cuMemHostRegister */
+    MEM_ORIGIN_HOST_REGISTER, /* cuMemHostRegister */
+    MEM_ORIGIN_VMM            /* an accessible cuMemMap mapping (vmm.c owns the memory) */
 };
 
 /* One registered range. The table owns records; readers get copies (mem_table_find). */
@@ -53,8 +55,10 @@ mem_rec *mem_table_claim(uint64_t base, unsigned origin_mask, int allow_pending,
  * fails (returns 0) when it is already pending. Copies the record into *out when non-NULL. */
 int mem_table_mark_pending(uint64_t base, unsigned origin_mask, int pending, mem_rec *out);
 int mem_table_set_sync_memops(uint64_t addr, int value);
-/* Does [addr, addr+len) touch some device's reserved address range? */
+/* Does [addr, addr+len) touch some device's reserved address range (or the VMM range)? */
 int mem_in_device_va(uint64_t addr, uint64_t len);
+/* vmm.c: does [addr, addr+len) touch the range cuMemAddressReserve hands out from? */
+int mem_vmm_in_va(uint64_t addr, uint64_t len);
 #define MEM_ORIGIN_BIT(o) (1u << (o))
 #define MEM_ORIGINS_DEVICE_SIDE \
     (MEM_ORIGIN_BIT(MEM_ORIGIN_DEVICE) | MEM_ORIGIN_BIT(MEM_ORIGIN_MANAGED) | MEM_ORIGIN_BIT(MEM_ORIGIN_POOL))

@@ -1,7 +1,9 @@
 /* memory.c: the software GPU's device memory manager. Owns each device's reserved device-address
  * range and the allocator that carves allocations out of it (usage accounting, commit on alloc,
- * decommit on free), the one table of device-accessible ranges (device allocations, module
- * globals, pool allocations, page-locked and registered host memory) that the interpreter
+ * decommit on free; emu_mem_charge for memory that holds no range here: context reservations,
+ * VMM physical allocations), the one table of device-accessible ranges (device allocations, module
+ * globals, pool allocations, page-locked and registered host memory, accessible VMM mappings
+ * registered by vmm.c) that the interpreter
  * consults (lock-free) through emu_mem_lookup and host-side copies through emu_mem_check, and the
  * driver API for linear device memory: cuMemAlloc, cuMemAllocPitch, cuMemAllocManaged, cuMemFree,
  * cuMemGetInfo, cuMemGetAddressRange, the cuPointer*Attribute(s) calls and the managed-memory
@@ -142,7 +144,7 @@ int mem_in_device_va(uint64_t addr, uint64_t len)
         if (dm && addr < dm->va_hi && end > dm->va_lo)
             return 1;
     }
-    return 0;
+    return mem_vmm_in_va(addr, end - addr);
 }
 
 /* First extent that fits size bytes at alignment align; returns its index or -1. */
@@ -304,6 +306,43 @@ void mem_dev_release(int ordinal, uint64_t addr, size_t charged)
         memset((void *)(uintptr_t)addr, 0, charged);
     }
     dm->used -= charged;
+    pthread_mutex_unlock(&dm->lock);
+}
+
+static int charge_locked(devmem *dm, size_t bytes)
+{
+    if (bytes > dm->dev->total_mem - dm->used)
+        return -1;
+    dm->used += bytes;
+    return 0;
+}
+
+CUresult emu_mem_charge(int device_ordinal, size_t bytes)
+{
+    devmem *dm = devmem_get(device_ordinal);
+    if (!dm)
+        return emu_device_get(device_ordinal) ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_INVALID_DEVICE;
+    if (bytes == 0)
+        return CUDA_SUCCESS;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_mutex_lock(&dm->lock);
+        int rc = charge_locked(dm, bytes);
+        pthread_mutex_unlock(&dm->lock);
+        if (rc == 0)
+            return CUDA_SUCCESS;
+        if (attempt == 0 && mem_pools_trim_device(device_ordinal) == 0)
+            break;
+    }
+    return CUDA_ERROR_OUT_OF_MEMORY;
+}
+
+void emu_mem_uncharge(int device_ordinal, size_t bytes)
+{
+    devmem *dm = devmem_get(device_ordinal);
+    if (!dm || bytes == 0)
+        return;
+    pthread_mutex_lock(&dm->lock);
+    dm->used -= bytes < dm->used ? bytes : dm->used;
     pthread_mutex_unlock(&dm->lock);
 }
 
@@ -594,13 +633,29 @@ int emu_mem_lookup(uint64_t addr, uint64_t len, uint64_t *lo, uint64_t *hi)
     }
 }
 
+/* [addr, addr+len) across adjacent accessible VMM mappings (contiguous virtual memory, as a copy
+ * may span them on a GPU). */
+static int vmm_span_ok(uint64_t addr, uint64_t len)
+{
+    uint64_t end = addr + len;
+    while (addr < end) {
+        mem_rec r;
+        if (!mem_table_find(addr, &r) || r.origin != MEM_ORIGIN_VMM)
+            return 0;
+        addr = r.base + r.size;
+    }
+    return 1;
+}
+
 CUresult emu_mem_check(uint64_t addr, size_t len)
 {
     if (len == 0)
         return CUDA_SUCCESS;
     if (addr + len < addr)
         return CUDA_ERROR_INVALID_VALUE;
-    return emu_mem_lookup(addr, len, NULL, NULL) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+    if (emu_mem_lookup(addr, len, NULL, NULL))
+        return CUDA_SUCCESS;
+    return vmm_span_ok(addr, len) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 int emu_mem_kind_of(uint64_t addr, emu_ctx **ctx, uint64_t *base, size_t *size)

@@ -19,6 +19,14 @@ int bf_conn_write_all(bf_conn *c, const void *buf, size_t n);
 int bf_conn_read_all(bf_conn *c, void *buf, size_t n);
 /* Shuts the stream down (wakes a blocked reader) and frees it. */
 void bf_conn_close(bf_conn *c);
+/* For a copy inherited across fork(2) (or a stream nobody else uses): closes this process's
+ * descriptors and frees c WITHOUT sending anything (no TLS close_notify, no shutdown(2)), so the
+ * other process's connection is untouched. No other thread of this process may be using c. */
+void bf_conn_abandon(bf_conn *c);
+/* Bounds every later read_all/write_all: one that waits longer than ms for the peer fails with
+ * "no answer from the peer within N ms" in bf_conn_error (the stream is then out of step: close
+ * it). 0 = wait for ever (the default). 0, or -1 for a bad argument. */
+int bf_conn_set_timeout(bf_conn *c, int ms);
 /* The peer certificate's common name ("" for plain test connections). */
 const char *bf_conn_peer_name(const bf_conn *c);
 /* Last error on this connection, one line. */

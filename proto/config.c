@@ -1,12 +1,15 @@
-/* config.c: parsers for bitfusiond.yaml, client.yaml and servers.conf (libyaml document API), and
- * the client's configuration discovery (see config.h). Each file is read whole (1 MiB at most),
+/* config.c: parsers for bitfusiond.yaml, client.yaml, servers.conf and reservation files
+ * (libyaml document API; reservations are declared in lease_client.h), and the client's
+ * configuration discovery (see config.h). Each file is read whole (1 MiB at most),
  * parsed into a libyaml document and walked against a fixed set of keys: an unknown key, a wrong
  * type or a bad value is one line "FILE:LINE: problem". */
 #include "config.h"
+#include "lease_client.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,8 +340,10 @@ static int server_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v,
         return get_int(w, v, "max_sessions", 0, 100000, &c->max_sessions);
     if (!strcmp(key, "metrics"))
         return get_str(w, v, "metrics", c->metrics, sizeof c->metrics);
+    if (!strcmp(key, "lease_idle_limit"))
+        return get_int(w, v, "lease_idle_limit (seconds, 0 = none)", 0, 604800, &c->lease_idle_limit_s);
     return unknown(w, k, key, "", "listen, backend, log_level, tls, emu, handshake_timeout, "
-                                  "shutdown_grace, max_sessions, metrics");
+                                  "shutdown_grace, max_sessions, metrics, lease_idle_limit");
 }
 
 int bf_server_config_parse(bf_server_config *c, const char *name, const char *dir, const void *buf,
@@ -542,9 +547,6 @@ int bf_client_config_load_dir(bf_client_config *c, const char *dir, char *err, s
     c->timeout_ms = 30000;
     if (load_optional(c, dir, err, errlen) != 0)
         return -1;
-    const char *t = getenv("BITFUSION_TIMEOUT"); /* bitfusion run --timeout */
-    if (t && atoi(t) > 0 && atoi(t) <= 86400)
-        c->timeout_ms = atoi(t) * 1000;
     char path[BF_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/servers.conf", dir);
     size_t len;
@@ -576,5 +578,178 @@ int bf_client_config_check_files(const bf_client_config *c, char *err, size_t er
                      "DIR' on the server to make a client bundle", files[i], strerror(errno));
             return -1;
         }
+    return 0;
+}
+
+/* ---- reservation files (lease_client.h) ---------------------------------------------------------- */
+#define RES_KEYS "server, lease, num_gpus, partition_mib, keeper_pid"
+enum { RES_SERVER = 1, RES_LEASE = 2, RES_NUM_GPUS = 4, RES_PARTITION = 8 };
+
+typedef struct res_ctx {
+    bf_reservation *r;
+    unsigned seen;
+} res_ctx;
+
+static int get_u64(walk *w, const yaml_node_t *n, const char *key, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    const char *s = scalar(n);
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = s && isdigit((unsigned char)*s) ? strtoull(s, &end, 10) : 0;
+    if (!s || !end || errno || *end || v < lo || v > hi)
+        return fail(w, n, "%s must be a whole number from %llu to %llu, not '%s'", key, (unsigned long long)lo,
+                    (unsigned long long)hi, s ? s : "(a list or mapping)");
+    *out = v;
+    return 0;
+}
+
+static int res_server(walk *w, yaml_node_t *v, bf_reservation *r)
+{
+    char host[256];
+    int port;
+    if (get_str(w, v, "server", r->server, sizeof r->server) != 0)
+        return -1;
+    if (bf_parse_hostport(r->server, 0, host, sizeof host, &port) != 0 || port == 0)
+        return fail(w, v, "server must be HOST:PORT (e.g. 10.0.0.5:56001), not '%s'", r->server);
+    return 0;
+}
+
+static int res_lease(walk *w, yaml_node_t *v, bf_reservation *r)
+{
+    if (get_str(w, v, "lease", r->lease, sizeof r->lease) != 0)
+        return -1;
+    size_t n = strlen(r->lease);
+    if (!n || strspn(r->lease, "0123456789abcdefABCDEF") != n)
+        return fail(w, v, "lease must be the lease id (hex digits), not '%s'", r->lease);
+    return 0;
+}
+
+static int reservation_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+    res_ctx *c = ctx;
+    bf_reservation *r = c->r;
+    if (!strcmp(key, "keeper_pid"))
+        return get_int(w, v, "keeper_pid", 1, INT_MAX, &r->keeper_pid);
+    if (!strcmp(key, "server")) {
+        c->seen |= RES_SERVER;
+        return res_server(w, v, r);
+    }
+    if (!strcmp(key, "lease")) {
+        c->seen |= RES_LEASE;
+        return res_lease(w, v, r);
+    }
+    if (!strcmp(key, "num_gpus")) {
+        c->seen |= RES_NUM_GPUS;
+        return get_int(w, v, "num_gpus", 1, BF_LEASE_MAX_GPUS, &r->num_gpus);
+    }
+    if (!strcmp(key, "partition_mib")) {
+        c->seen |= RES_PARTITION;
+        return get_u64(w, v, "partition_mib", 1, UINT64_MAX >> 20, &r->partition_mib);
+    }
+    return unknown(w, k, key, "", RES_KEYS);
+}
+
+static int res_complete(walk *w, const yaml_node_t *root, unsigned seen)
+{
+    static const struct { unsigned bit; const char *key; } REQUIRED[] = {
+        {RES_SERVER, "server"}, {RES_LEASE, "lease"}, {RES_NUM_GPUS, "num_gpus"}, {RES_PARTITION, "partition_mib"},
+    };
+    for (size_t i = 0; i < sizeof REQUIRED / sizeof REQUIRED[0]; i++)
+        if (!(seen & REQUIRED[i].bit))
+            return fail(w, root, "'%s' is missing; this is not a whole reservation file (bitfusion "
+                        "request_gpus writes them)", REQUIRED[i].key);
+    return 0;
+}
+
+int bf_reservation_parse(const char *name, const void *buf, size_t len, bf_reservation *r, char *err,
+                         size_t errlen)
+{
+    yaml_document_t doc;
+    walk w = {.name = name, .dir = "", .err = err, .errlen = errlen};
+    res_ctx c = {.r = r};
+    memset(r, 0, sizeof *r);
+    if (load_doc(&w, &doc, buf, len) != 0)
+        return -1;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    int rc = each_pair(&w, root, "the file", reservation_pair, &c);
+    if (rc == 0)
+        rc = res_complete(&w, root, c.seen);
+    yaml_document_delete(&doc);
+    return rc;
+}
+
+int bf_reservation_read(const char *path, bf_reservation *r, char *err, size_t errlen)
+{
+    size_t len;
+    char *buf = read_file(path, &len, err, errlen);
+    if (!buf) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, "; give the file 'bitfusion request_gpus' wrote with -f FILE");
+        return -1;
+    }
+    int rc = bf_reservation_parse(path, buf, len, r, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* The file's text. Addresses that YAML would not read as a plain word ("[::1]:56001") are quoted. */
+static int res_format(const char *path, const bf_reservation *r, char *out, size_t len)
+{
+    char shown[BF_PATH_MAX];
+    snprintf(shown, sizeof shown, "%s", path);
+    one_line(shown);
+    int plain = strspn(r->server, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_:") ==
+                strlen(r->server);
+    int k = snprintf(out, len, "# bitfusion reservation: release with 'bitfusion release_gpus -f %s'\n"
+                     "server: %s%s%s\nlease: %s\nnum_gpus: %d\npartition_mib: %llu\n", shown,
+                     plain ? "" : "\"", r->server, plain ? "" : "\"", r->lease, r->num_gpus,
+                     (unsigned long long)r->partition_mib);
+    if (k >= 0 && (size_t)k < len && r->keeper_pid > 0)
+        k += snprintf(out + k, len - (size_t)k, "keeper_pid: %d\n", r->keeper_pid);
+    return k < 0 || (size_t)k >= len ? -1 : k;
+}
+
+static int write_whole(int fd, const char *buf, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, buf, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        buf += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int bf_reservation_write(const char *path, const bf_reservation *r, char *err, size_t errlen)
+{
+    char text[BF_PATH_MAX + 1024], tmp[BF_PATH_MAX + 16];
+    int n = res_format(path, r, text, sizeof text);
+    if (n < 0 || snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "cannot write %s: path too long", path);
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write %s: %s; choose a writable place with -f FILE", path, strerror(errno));
+        return -1;
+    }
+    int bad = fchmod(fd, 0600) != 0 || write_whole(fd, text, (size_t)n) != 0 || fsync(fd) != 0;
+    int saved = errno;
+    if (close(fd) != 0 && !bad) {
+        bad = 1;
+        saved = errno;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        saved = errno;
+    }
+    if (bad) {
+        unlink(tmp);
+        snprintf(err, errlen, "cannot write %s: %s; choose a writable place with -f FILE", path, strerror(saved));
+        return -1;
+    }
     return 0;
 }

@@ -54,8 +54,7 @@ int bf_server_config_parse(bf_server_config *c, const char *name, const char *di
 /* The client configuration directory (first found wins). */
 int bf_client_config_find_dir(char *dir, size_t len, char *err, size_t errlen);
 /* Loads client.yaml (optional: defaults to tls/ca.crt, tls/client.crt, tls/client.key, timeout
- * 30 s) and servers.conf (required) from dir. $BITFUSION_TIMEOUT (seconds; set by
- * `bitfusion run --timeout`) overrides client.yaml's timeout. */
+ * 30 s) and servers.conf (required) from dir. */
 int bf_client_config_load_dir(bf_client_config *out, const char *dir, char *err, size_t errlen);
 /* find_dir + load_dir. */
 int bf_client_config_load(bf_client_config *out, char *err, size_t errlen);

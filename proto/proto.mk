@@ -30,10 +30,11 @@ $(B)/obj/proto/wire.o: CPPFLAGS += -Iproto -I$(BF_GENDIR)
 $(B)/obj/proto/wire.o: proto/wire.h proto/bf_conn.h | $(BF_GEN)
 
 # ---- the session layer (server/session.c, server/session_calls.c) --------------------------------
-BF_SESSION_SRCS := server/session.c server/session_calls.c
+BF_SESSION_SRCS := server/session.c server/session_calls.c server/session_ctl.c server/session_control.c \
+                   server/session_partition.c
 BF_SESSION_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(BF_SESSION_SRCS)) $(B)/obj/gen/bf_server_calls.o
 $(patsubst %.c,$(B)/obj/%.o,$(BF_SESSION_SRCS)): CPPFLAGS += -Iproto -Iserver -I$(BF_GENDIR)
-$(patsubst %.c,$(B)/obj/%.o,$(BF_SESSION_SRCS)): server/session.h server/session_int.h proto/wire.h | $(BF_GEN)
+$(patsubst %.c,$(B)/obj/%.o,$(BF_SESSION_SRCS)): $(wildcard server/session*.h) server/lease_shm.h proto/wire.h | $(BF_GEN)
 
 BITFUSIOND_SESSION_OBJS := $(BF_SESSION_OBJS) $(BF_WIRE_OBJS)
 BITFUSIOND_SESSION_LIBS := $(BF_WIRE_LIBS) -ldl -lpthread

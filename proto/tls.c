@@ -41,6 +41,7 @@ struct bf_conn {
     int closing;
     int ticket_seen;         /* client: the server sent a session ticket (it accepted us) */
     int verify_failed;       /* the verify callback explained a refusal in err */
+    int io_timeout_ms;       /* bf_conn_set_timeout: longest wait for the peer in one read/write; 0 = none */
     char peer[256];
     char err[ERRLEN];
 };
@@ -237,7 +238,21 @@ static void conn_fail(bf_conn *c, int sslerr, int ret, const char *what)
 }
 
 /* ---- plain (test) I/O --------------------------------------------------------------------- */
-static int plain_io(bf_conn *c, void *buf, size_t n, int writing)
+/* Waits for the peer within the deadline of one read_all/write_all. 1 ready, else c->err set. */
+static int wait_io(bf_conn *c, short ev, long long deadline, int writing)
+{
+    int w = wait_fd(c, ev, remaining_ms(deadline));
+    if (w > 0)
+        return 1;
+    if (w == 0)
+        setf(c->err, sizeof c->err, "%s within %d ms", writing ? "the peer took no data" : "no answer from the peer",
+             c->io_timeout_ms);
+    else
+        setf(c->err, sizeof c->err, "connection closed");
+    return 0;
+}
+
+static int plain_io(bf_conn *c, void *buf, size_t n, int writing, long long deadline)
 {
     size_t done = 0;
     while (done < n) {
@@ -253,8 +268,11 @@ static int plain_io(bf_conn *c, void *buf, size_t n, int writing)
         }
         if (errno == EINTR)
             continue;
-        if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_fd(c, writing ? POLLOUT : POLLIN, -1) > 0)
-            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (wait_io(c, writing ? POLLOUT : POLLIN, deadline, writing))
+                continue;
+            return -1;
+        }
         setf(c->err, sizeof c->err, "%s failed: %s", writing ? "write" : "read",
              c->closing ? "connection closed" : strerror(errno));
         return -1;
@@ -265,7 +283,7 @@ static int plain_io(bf_conn *c, void *buf, size_t n, int writing)
 /* ---- TLS I/O ------------------------------------------------------------------------------ */
 /* One SSL_read or SSL_write of up to n bytes under the lock; waits outside it. Returns bytes
  * moved (> 0) or -1 (c->err set). */
-static int tls_step(bf_conn *c, void *buf, size_t n, int writing)
+static int tls_step(bf_conn *c, void *buf, size_t n, int writing, long long deadline)
 {
     for (;;) {
         sigpipe_guard g;
@@ -293,10 +311,8 @@ static int tls_step(bf_conn *c, void *buf, size_t n, int writing)
             return ret;
         if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
             return -1;
-        if (wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, -1) <= 0) {
-            setf(c->err, sizeof c->err, "connection closed");
+        if (!wait_io(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline, writing))
             return -1;
-        }
     }
 }
 
@@ -306,12 +322,13 @@ static int conn_io(bf_conn *c, void *buf, size_t n, int writing)
         return -1;
     if (conn_enter(c) != 0)
         return -1;
-    int rc = 0;
+    int rc = 0, limit = __atomic_load_n(&c->io_timeout_ms, __ATOMIC_RELAXED);
+    long long deadline = limit > 0 ? now_ms() + limit : -1;
     if (!c->ssl) {
-        rc = plain_io(c, buf, n, writing);
+        rc = plain_io(c, buf, n, writing, deadline);
     } else {
         for (size_t done = 0; done < n;) {
-            int k = tls_step(c, (char *)buf + done, n - done, writing);
+            int k = tls_step(c, (char *)buf + done, n - done, writing, deadline);
             if (k < 0) {
                 rc = -1;
                 break;
@@ -358,6 +375,20 @@ BF_API void bf_conn_close(bf_conn *c)
         pthread_cond_wait(&c->idle, &c->mu);
     pthread_mutex_unlock(&c->mu);
     conn_free(c);
+}
+
+BF_API void bf_conn_abandon(bf_conn *c)
+{
+    if (c)
+        conn_free(c); /* SSL_free sends nothing; close(2) leaves the other process's copy open */
+}
+
+BF_API int bf_conn_set_timeout(bf_conn *c, int ms)
+{
+    if (!c || ms < 0)
+        return -1;
+    __atomic_store_n(&c->io_timeout_ms, ms, __ATOMIC_RELAXED);
+    return 0;
 }
 
 BF_API const char *bf_conn_peer_name(const bf_conn *c)

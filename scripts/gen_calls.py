@@ -53,7 +53,7 @@ STRUCTS = {'CUuuid', 'CUdevprop', 'CUDA_MEMCPY2D', 'CUDA_MEMCPY3D', 'CUDA_MEMCPY
            'CUmemPoolProps', 'CUmemAccessDesc', 'CUmemLocation', 'CUexecAffinityParam',
            'CUlaunchConfig', 'CUstreamAttrValue', 'CUlaunchAttributeValue', 'CUctxCreateParams',
            'CUmemPoolPtrExportData', 'CUmemcpyAttributes', 'CUDA_MEMCPY3D_BATCH_OP',
-           'CUkernelNodeAttrValue', 'CUfuncParamInfo'}
+           'CUkernelNodeAttrValue', 'CUfuncParamInfo', 'CUmemAllocationProp'}
 FLAVOURS = (('', 0), ('_ptds', 1), ('_ptsz', 2))
 
 
@@ -268,6 +268,14 @@ def server_fn(call, params):
             post.append('    bf_sr_bytes(s, %s, %s_n);' % (v, v))
         else:
             raise SystemExit('calls.spec:%d: unknown kind %s' % (call['line'], k))
+    # a buffer shorter than its parameters say (a hostile or broken client) is refused, never
+    # read or written past its end
+    names = {pn: 'p%d' % i for i, (_, pn) in enumerate(params)}
+    for i, (typ, pn) in enumerate(params):
+        k = kinds.get(pn) or default_kind(typ)
+        if k.startswith('ib:') or k.startswith('ob:'):
+            expr = re.sub(r'\b[A-Za-z_]\w*\b', lambda m: names.get(m.group(0), m.group(0)), k[3:])
+            o.append('    if (!s->bad && p%d_has && p%d_n < (size_t)(%s)) s->bad = 1;' % (i, i, expr))
     o.append('    if (s->bad) return CUDA_ERROR_INVALID_VALUE;')
     o.append('    r_ = fn_(%s);' % ', '.join(callargs))
     o.extend(post)

@@ -1,8 +1,10 @@
 /* listen.c: bitfusiond's parent process: binds the listen address (IPv4 and IPv6), accepts, forks
- * one worker per connection and reaps them. SIGTERM/SIGINT: stop accepting, give the sessions
- * shutdown_grace seconds to end, then kill what is left. Signals arrive through a signalfd so the
- * loop is a single poll(). */
+ * one worker per connection and reaps them, and answers the workers' lease messages (lease.c).
+ * SIGTERM/SIGINT: stop accepting, give the sessions shutdown_grace seconds to end, then kill what
+ * is left. Signals arrive through a signalfd so the loop is a single poll(). */
 #include "server.h"
+#include "lease.h"
+#include "lease_shm.h"
 #include "log.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #define MAX_LISTEN 8
+#define MAX_POLL (1 + MAX_LISTEN + BF_SHM_MAX_WORKERS)
 
 typedef struct server {
     int lfd[MAX_LISTEN];
@@ -126,19 +129,37 @@ static void add_kid(server *s, pid_t pid)
     s->kids[s->nkids++] = pid;
 }
 
+static server *g_server;           /* for bf_serve_kill_worker */
+
+static void reaped(server *s, pid_t pid, int st, int expected)
+{
+    for (int i = 0; i < s->nkids; i++)
+        if (s->kids[i] == pid) {
+            s->kids[i] = s->kids[--s->nkids];
+            break;
+        }
+    if (WIFSIGNALED(st) && !expected)
+        LOG_W("worker %d killed by signal %d", (int)pid, WTERMSIG(st));
+    bf_lease_worker_ended(pid);
+}
+
 static void reap(server *s)
 {
     pid_t pid;
     int st;
-    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        for (int i = 0; i < s->nkids; i++)
-            if (s->kids[i] == pid) {
-                s->kids[i] = s->kids[--s->nkids];
-                break;
-            }
-        if (WIFSIGNALED(st))
-            LOG_W("worker %d killed by signal %d", (int)pid, WTERMSIG(st));
-    }
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+        reaped(s, pid, st, 0);
+}
+
+void bf_serve_kill_worker(pid_t pid)
+{
+    int st;
+    if (kill(pid, SIGKILL) != 0 && errno == ESRCH)
+        return;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return;
+    reaped(g_server, pid, st, 1);
 }
 
 static void child_setup(server *s)
@@ -169,8 +190,15 @@ static void accept_one(server *s, int lfd, const bf_worker_ctx *w)
         close(fd);
         return;
     }
+    int cfd, slot = bf_lease_worker_new(&cfd);
+    if (slot < 0) {
+        LOG_W("refused a connection: all %d worker slots are in use", BF_SHM_MAX_WORKERS);
+        close(fd);
+        return;
+    }
     pid_t pid = fork();
     if (pid == 0) {
+        bf_lease_worker_child(slot, cfd);
         child_setup(s);
         _exit(bf_worker_run(w, fd, (struct sockaddr *)&peer, plen));
     }
@@ -178,6 +206,7 @@ static void accept_one(server *s, int lfd, const bf_worker_ctx *w)
         LOG_E("cannot start a worker: %s", strerror(errno));
     else
         add_kid(s, pid);
+    bf_lease_worker_forked(slot, cfd, pid);
     close(fd);
 }
 
@@ -253,21 +282,26 @@ static int setup_signals(server *s)
 int bf_serve(const bf_server_config *cfg, const bf_worker_ctx *w)
 {
     server s = {.max_sessions = cfg->max_sessions};
+    static struct pollfd p[MAX_POLL];
+    g_server = &s;
     signal(SIGPIPE, SIG_IGN);
-    if (setup_signals(&s) != 0 || do_bind(&s, cfg->listen) != 0)
+    if (setup_signals(&s) != 0 || bf_leases_init(cfg, w->backend, w->emu_lib) != 0 || do_bind(&s, cfg->listen) != 0)
         return 1;
     for (;;) {
-        struct pollfd p[MAX_LISTEN + 1];
         p[0] = (struct pollfd){.fd = s.sfd, .events = POLLIN};
         for (int i = 0; i < s.nl; i++)
             p[i + 1] = (struct pollfd){.fd = s.lfd[i], .events = POLLIN};
-        int n = poll(p, (nfds_t)s.nl + 1, -1);
+        int nw = bf_lease_pollfds(p + 1 + s.nl, MAX_POLL - 1 - s.nl);
+        int n = poll(p, (nfds_t)(1 + s.nl + nw), bf_lease_next_timer_ms());
         if (n < 0 && errno != EINTR) {
             LOG_E("poll: %s", strerror(errno));
             break;
         }
         if (n > 0 && (p[0].revents & POLLIN) && handle_signal(&s))
             break;
+        if (n > 0)
+            bf_lease_handle(p + 1 + s.nl, nw);
+        bf_lease_run_timers();
         for (int i = 0; n > 0 && i < s.nl; i++)
             if (p[i + 1].revents & POLLIN)
                 accept_one(&s, s.lfd[i], w);

@@ -125,8 +125,6 @@ static int serve(int argc, char **argv)
     const char *backend = bf_backend_resolve(cfg.backend, emu_lib, sizeof emu_lib);
     if (!backend)
         return 1;
-    if (bf_session_is_stub())
-        LOG_W("this build has no session layer: clients are authenticated but no CUDA call runs");
     bf_worker_ctx w = {.tls = tls, .backend = backend, .emu_lib = emu_lib,
                        .handshake_timeout_ms = cfg.handshake_timeout_ms};
     int rc = bf_serve(&cfg, &w);

@@ -1,6 +1,6 @@
 /* server.h: the pieces of bitfusiond (owner: server/main.c, listen.c, worker.c, backend.c,
- * cmd_pki.c). The session layer (server/session.c) is another component; until it is linked, a
- * weak stand-in (session_stub.c) keeps the daemon testable end to end. */
+ * cmd_pki.c). The session layer (server/session*.c) runs in the workers; the lease bookkeeping
+ * (lease.h) in the parent. */
 #ifndef BF_SERVER_H
 #define BF_SERVER_H
 #include <stddef.h>
@@ -18,9 +18,6 @@ typedef struct bf_worker_ctx {
 
 /* bf_session_run: session.h (other component). */
 #include "session.h"
-
-/* session_stub.c: 1 when this build has no session layer (the stand-in serves). */
-int bf_session_is_stub(void);
 
 /* listen.c: binds cfg->listen, accepts and forks a worker per connection until SIGTERM/SIGINT;
  * returns the exit status. */

@@ -1,20 +1,19 @@
 # server/server.mk: bitfusiond (owner: server/main.c, listen.c, worker.c, backend.c, cmd_pki.c,
-# log.c, session_stub.c) and its systemd unit. The session layer (server/session*.c, another
-# component) is linked when it exists: its objects and libraries come in through
-# BITFUSIOND_SESSION_OBJS / BITFUSIOND_SESSION_LIBS (set by proto/proto.mk or left empty, in which
-# case the weak stand-in in session_stub.c serves).
+# log.c, lease.c, inventory.c) and its systemd unit. The session layer (server/session*.c, which
+# the test server links too) comes in through BITFUSIOND_SESSION_OBJS / BITFUSIOND_SESSION_LIBS
+# (proto/proto.mk).
 BITFUSIOND       := $(B)/sbin/bitfusiond
-SERVER_OWN_SRCS  := $(filter-out server/session%,$(wildcard server/*.c)) server/session_stub.c
+SERVER_OWN_SRCS  := $(filter-out server/session%,$(wildcard server/*.c))
 SERVER_OWN_OBJS  := $(patsubst %.c,$(B)/obj/%.o,$(sort $(SERVER_OWN_SRCS)))
 BITFUSIOND_SESSION_OBJS ?=
 BITFUSIOND_SESSION_LIBS ?=
 
 $(SERVER_OWN_OBJS): CPPFLAGS += -Iproto -Iserver -I$(B)/gen -DBF_VERSION=\"$(BF_VERSION)\"
-$(SERVER_OWN_OBJS): $(wildcard server/*.h) proto/bf_conn.h proto/config.h proto/pki.h
+$(SERVER_OWN_OBJS): $(wildcard server/*.h) proto/bf_conn.h proto/config.h proto/pki.h proto/wire.h | $(BF_GEN)
 
 $(BITFUSIOND): $(SERVER_OWN_OBJS) $(BITFUSIOND_SESSION_OBJS) $(BF_NET_OBJS) $(BF_PKI_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(BITFUSIOND_SESSION_LIBS) $(BF_NET_LIBS) -ldl
+	$(CC) $(LDFLAGS) -o $@ $^ $(BITFUSIOND_SESSION_LIBS) $(BF_NET_LIBS) -ldl -lm
 
 .PHONY: bitfusiond install-server
 bitfusiond: $(BITFUSIOND)

@@ -9,6 +9,9 @@
 #include "session.h"
 #include "session_int.h"
 #include "bf_calls.h"
+#include "session_control.h"
+#include "session_ctl.h"
+#include "session_partition.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -220,15 +223,15 @@ void bf_sh_drop(bf_sargs *s, uint64_t t)
     (void)t;
 }
 
-void *bf_sv_sym(bf_sargs *s, const char *name) { return dlsym(s->ss->lib, name); }
+void *bf_sv_sym(bf_sargs *s, const char *name) { return bf_partition_sym(s->ss->lib, name); }
 bf_wire *bf_sv_wire(bf_sargs *s) { return &s->ss->wire; }
 
 void *bf_sv_sym_flavour(bf_sargs *s, const char *base, int flavour)
 {
     char name[128];
     snprintf(name, sizeof name, "%s%s", base, flavour == 1 ? "_ptds" : flavour == 2 ? "_ptsz" : "");
-    void *p = dlsym(s->ss->lib, name);
-    return p ? p : dlsym(s->ss->lib, base);
+    void *p = bf_partition_sym(s->ss->lib, name);
+    return p ? p : bf_partition_sym(s->ss->lib, base);
 }
 
 /* ---- output (the worker's stdout) -------------------------------------------------------------- */
@@ -524,7 +527,7 @@ static void resolve_symbols(bf_session *ss)
         if (e->id >= BF_MAX_FN) continue;
         ss->by_id[e->id] = e;
         for (int f = 0; f < 3; f++)
-            ss->syms[e->id][f] = e->sym[f] ? dlsym(ss->lib, e->sym[f]) : NULL;
+            ss->syms[e->id][f] = e->sym[f] ? bf_partition_sym(ss->lib, e->sym[f]) : NULL;
     }
 }
 
@@ -543,11 +546,37 @@ static int send_hello_reply(bf_session *ss, int ok, const char *error)
     return bf_wire_send(&ss->wire, &f);
 }
 
-/* Reads Hello; opens the backend; answers. 0 when the session may go on. */
-static int handshake(bf_session *ss, const char *backend, const char *emu_path, char *why, size_t len)
+static char g_peer_addr[80];
+void bf_session_set_peer(const char *addr) { snprintf(g_peer_addr, sizeof g_peer_addr, "%s", addr); }
+
+/* Passes the client's Hello to the daemon's parent (who says which lease, if any, the session
+ * runs in). NULL + why when it refuses or does not answer; else its HelloReply frame. */
+static Bitfusion__Frame *ask_parent(bf_session *ss, Bitfusion__Frame *f, char *why, size_t len)
+{
+    char *cn = f->hello->peer_cn, *addr = f->hello->peer_addr;   /* restored before the frame is freed */
+    f->hello->peer_cn = (char *)bf_conn_peer_name(ss->conn);
+    f->hello->peer_addr = g_peer_addr;
+    Bitfusion__Frame *a = bf_ctl_call(f, BF_CTL_TIMEOUT_MS);
+    f->hello->peer_cn = cn;
+    f->hello->peer_addr = addr;
+    if (!a || a->msg_case != BITFUSION__FRAME__MSG_HELLO_REPLY) {
+        snprintf(why, len, "the daemon did not answer the session's start; try again");
+    } else if (!a->hello_reply->ok) {
+        snprintf(why, len, "%s", a->hello_reply->error);
+    } else {
+        return a;
+    }
+    if (a)
+        bitfusion__frame__free_unpacked(a, NULL);
+    return NULL;
+}
+
+/* Reads Hello; asks the parent; opens the backend (CUDA sessions); answers. 0 when the session may
+ * go on; *control set for a control connection. */
+static int handshake(bf_session *ss, const char *backend, const char *emu_path, int *control, char *why, size_t len)
 {
     char err[512];
-    Bitfusion__Frame *f = bf_wire_recv(ss->conn, err, sizeof err);
+    Bitfusion__Frame *f = bf_wire_recv(ss->conn, err, sizeof err), *lease = NULL;
     if (!f) { snprintf(why, len, "no handshake: %s", err); return -1; }
     if (f->msg_case != BITFUSION__FRAME__MSG_HELLO) {
         snprintf(why, len, "the client did not start with Hello; is it a bitfusion client?");
@@ -563,13 +592,30 @@ static int handshake(bf_session *ss, const char *backend, const char *emu_path, 
         bf_wire_free(f);
         return -1;
     }
+    *control = f->hello->purpose == 1;
+    int refused = 0;
+    if (bf_ctl_fd >= 0)
+        refused = !(lease = ask_parent(ss, f, why, len));
+    else if (*control)
+        refused = (snprintf(why, len, "this server takes no lease requests"), 1);
     bf_wire_free(f);
+    if (!refused && lease && !*control && bf_partition_setup(lease->hello_reply) != 0)
+        refused = (snprintf(why, len, "the lease's accounting is unusable; restart bitfusiond"), 1);
+    if (lease)
+        bitfusion__frame__free_unpacked(lease, NULL);
+    if (refused) {
+        send_hello_reply(ss, 0, why);
+        return -1;
+    }
+    if (*control)
+        return send_hello_reply(ss, 1, NULL) == 0 ? 0 : (snprintf(why, len, "the client went away"), -1);
     ss->lib = open_backend(backend ? backend : "auto", emu_path, &ss->backend, err, sizeof err);
     if (!ss->lib) {
         snprintf(why, len, "%s", err);
         send_hello_reply(ss, 0, why);
         return -1;
     }
+    bf_partition_attach_backend(ss->lib);
     resolve_symbols(ss);
     return send_hello_reply(ss, 1, NULL) == 0 ? 0 : (snprintf(why, len, "the client went away"), -1);
 }
@@ -615,10 +661,17 @@ long bf_session_run(bf_conn *c, const char *backend, const char *emu_lib_path, c
     pthread_mutex_init(&ss->lock, NULL);
     pthread_mutex_init(&ss->out_lock, NULL);
     ss->out_rd = ss->saved_stdout = -1;
-    if (handshake(ss, backend, emu_lib_path, endreason, len) != 0) {
+    int control = 0;
+    if (handshake(ss, backend, emu_lib_path, &control, endreason, len) != 0) {
         bf_wire_destroy(&ss->wire);
         free(ss);
         return -1;
+    }
+    if (control) {
+        calls = bf_control_run(c, &ss->wire, endreason, len);
+        bf_wire_destroy(&ss->wire);
+        free(ss);
+        return calls;
     }
     output_start(ss);
     serve(ss, endreason, len);

@@ -16,4 +16,6 @@
  * created when the process ends). */
 long bf_session_run(bf_conn *c, const char *backend, const char *emu_lib_path, char *endreason,
                     size_t len);
+/* The client's address, for the daemon's records (worker.c, before bf_session_run). */
+void bf_session_set_peer(const char *addr);
 #endif

@@ -42,6 +42,7 @@ int bf_worker_run(const bf_worker_ctx *w, int fd, const struct sockaddr *peer, s
     char cn[256];
     snprintf(cn, sizeof cn, "%s", bf_conn_peer_name(c));
     LOG_I("session start: client=%s peer=%s", cn, addr);
+    bf_session_set_peer(addr);
     long calls = bf_session_run(c, w->backend, w->emu_lib, end, sizeof end);
     bf_conn_close(c);
     if (!end[0])

@@ -1,20 +1,26 @@
 /* conn.c: the client library's one connection per process (owner: shim/). cuInit connects
- * (bf_connect_once: BITFUSION_SERVER and the TLS files of the client configuration), does the
- * versioned handshake and starts the receiver thread, which routes Reply frames to the waiting
- * caller (matched by id, in any order), Output frames (kernel printf) to stdout and HostFn frames
- * to hostfn.c. If the connection breaks, every waiting and later call fails with
- * CUDA_ERROR_DEVICE_UNAVAILABLE and one line on stderr says so. Nothing waits forever: a sync call
- * that has waited the client timeout (client.yaml `timeout`, BITFUSION_CALL_TIMEOUT_S; 30 s by
+ * (bf_connect_once: the server and lease from shim/lease.c, the TLS files of the client
+ * configuration), does the versioned handshake (Hello names the lease, this process's pid and
+ * host; a server that refuses the session says why, in one line) and starts the receiver thread,
+ * which routes Reply frames to the waiting caller (matched by id, in any order), Output frames
+ * (kernel printf) to stdout and HostFn frames to hostfn.c. If the connection breaks, every waiting
+ * and later call fails with CUDA_ERROR_DEVICE_UNAVAILABLE and one line on stderr says so (unless
+ * the session ends on purpose at exit: bf_conn_quiet). Nothing waits forever: a sync call that has
+ * waited the client timeout (client.yaml `timeout`, BITFUSION_CALL_TIMEOUT_S; 30 s by
  * default) probes the server on a thread of its own; no answer within another timeout means the
  * server is gone (the connection is dropped and every call fails); a host function of this process
  * that has been running that long fails the waiting call (CUDA_ERROR_LAUNCH_TIMEOUT) rather than
  * letting it wait behind the host function forever. Calls made from inside a host function carry
  * its token as their thread, so the server runs them on the stream thread the host function holds
- * (as the driver runs them: e.g. synchronising the host function's own stream is refused). */
+ * (as the driver runs them: e.g. synchronising the host function's own stream is refused).
+ * A child forked after cuInit starts afresh (bf_conn_atfork): the inherited connection is dropped
+ * without a byte sent, and its next cuInit connects to the same lease. */
 #include "rpc.h"
 #include "config.h"
+#include "lease.h"
 #include "bf_calls.h"
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,10 +58,14 @@ static struct {
     struct timespec last_rx;        /* when the last frame arrived */
     int probing;                    /* a probe is outstanding */
     char server[300];
+    char lease[64];                 /* the lease the Hello names ("" for the plain test server) */
+    int quiet;                      /* the session is ending on purpose (exit): no "lost" line */
     uint64_t next_tid;
     bf_token *tokens;               /* handles the server gave out */
     size_t ntokens, captokens;
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static pthread_mutex_t g_connect_lock = PTHREAD_MUTEX_INITIALIZER;   /* bf_connect_once */
 
 static __thread uint64_t t_tid;
 
@@ -436,8 +446,9 @@ static void connection_lost(const char *why)
     g.fail_code = CUDA_ERROR_DEVICE_UNAVAILABLE;
     for (bf_pending *p = g.pend; p; p = p->next)
         if (p->call) pthread_cond_signal(&p->cv);
+    int quiet = g.quiet;
     pthread_mutex_unlock(&g.lock);
-    if (was == 1)
+    if (was == 1 && !quiet)
         bf_log("lost the connection to the GPU server %s (%s); CUDA calls now fail with "
                "CUDA_ERROR_DEVICE_UNAVAILABLE: check that bitfusiond is running and reachable",
                g.server, why);
@@ -500,54 +511,66 @@ static bf_conn *connect_test_unix(const char *path, char *err, size_t len)
     return bf_conn_plain_for_tests(fd);
 }
 
+/* The lease's server over TLS; err: the configuration's or the lease's own line, or the server's
+ * address and why it could not be reached. */
 static bf_conn *connect_tls(char *err, size_t len)
 {
     bf_client_config cfg;
-    char host[256];
-    int port;
-    const char *srv = getenv("BITFUSION_SERVER");
+    bf_target t;
     if (bf_client_config_load(&cfg, err, len) != 0) return NULL;
     g.timeout_ms = cfg.timeout_ms;
-    if (srv && *srv) {
-        if (bf_parse_hostport(srv, BF_DEFAULT_PORT, host, sizeof host, &port) != 0) {
-            snprintf(err, len, "BITFUSION_SERVER=%s is not HOST:PORT", srv);
-            return NULL;
-        }
-    } else if (cfg.nservers > 0) {
-        snprintf(host, sizeof host, "%s", cfg.servers[0].host);
-        port = cfg.servers[0].port;
-    } else {
-        snprintf(err, len, "no GPU server: set BITFUSION_SERVER=HOST:PORT or list one in %.200s/servers.conf",
-                 cfg.dir);
-        return NULL;
-    }
-    snprintf(g.server, sizeof g.server, "%s:%d", host, port);
+    if (bf_lease_target(&cfg, &t, err, len) != 0) return NULL;
+    snprintf(g.lease, sizeof g.lease, "%s", t.lease);
+    snprintf(g.server, sizeof g.server, strchr(t.host, ':') ? "[%s]:%d" : "%s:%d", t.host, t.port);
     bf_tls_files files = { cfg.ca, cfg.cert, cfg.key };
-    return bf_tls_connect(host, port, &files, cfg.timeout_ms > 0 ? cfg.timeout_ms : 30000, err, len);
+    bf_conn *c = bf_tls_connect(t.host, t.port, &files, cfg.timeout_ms > 0 ? cfg.timeout_ms : 30000, err, len);
+    if (!c) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        snprintf(err, len, "cannot reach the GPU server %.200s: %s", g.server, why);
+    }
+    return c;
+}
+
+static void hello_identity(Bitfusion__Hello *h, char *name, size_t nlen, char *host, size_t hlen)
+{
+    FILE *fp = fopen("/proc/self/comm", "r");
+    name[0] = host[0] = 0;
+    if (fp) { if (fgets(name, (int)nlen, fp)) name[strcspn(name, "\n")] = 0; fclose(fp); }
+    if (gethostname(host, hlen) != 0) host[0] = 0;
+    host[hlen - 1] = 0;
+    h->client_name = name;
+    h->purpose = 0;                 /* a CUDA session */
+    h->lease = g.lease;
+    h->client_pid = (int32_t)getpid();
+    h->client_host = host;
 }
 
 static int handshake(char *err, size_t len)
 {
     Bitfusion__Hello h = BITFUSION__HELLO__INIT;
     Bitfusion__Frame f = BITFUSION__FRAME__INIT;
-    char name[64] = "";
-    FILE *fp = fopen("/proc/self/comm", "r");
-    if (fp) { if (fgets(name, sizeof name, fp)) name[strcspn(name, "\n")] = 0; fclose(fp); }
+    char name[64], host[HOST_NAME_MAX + 1];
+    hello_identity(&h, name, sizeof name, host, sizeof host);
     h.protocol_version = BF_PROTOCOL_VERSION;
     h.client_version = (char *)BF_VERSION_STRING;
     h.capabilities = BF_CAP_PIPELINE | BF_CAP_HOSTFN | BF_CAP_OUTPUT;
-    h.client_name = name;
     f.msg_case = BITFUSION__FRAME__MSG_HELLO;
     f.hello = &h;
     if (bf_wire_send(&g.wire, &f) != 0) {
-        snprintf(err, len, "handshake failed: %s", bf_conn_error(g.conn));
+        snprintf(err, len, "handshake with the GPU server %s failed: %s", g.server, bf_conn_error(g.conn));
         return -1;
     }
-    Bitfusion__Frame *r = bf_wire_recv(g.conn, err, len);
-    if (!r) return -1;
+    char why[256];
+    Bitfusion__Frame *r = bf_wire_recv(g.conn, why, sizeof why);
+    if (!r) {
+        snprintf(err, len, "handshake with the GPU server %.200s failed: %s", g.server, why);
+        return -1;
+    }
     int ok = r->msg_case == BITFUSION__FRAME__MSG_HELLO_REPLY && r->hello_reply->ok;
     if (!ok && r->msg_case == BITFUSION__FRAME__MSG_HELLO_REPLY)
-        snprintf(err, len, "the server refused the session: %s", r->hello_reply->error);
+        snprintf(err, len, "the GPU server %s refused the session: %s", g.server,
+                 r->hello_reply->error && *r->hello_reply->error ? r->hello_reply->error : "no reason given");
     else if (!ok)
         snprintf(err, len, "the server answered the handshake with an unexpected frame");
     else if (r->hello_reply->protocol_version != BF_PROTOCOL_VERSION) {
@@ -565,6 +588,7 @@ static CUresult do_connect(void)
     char err[512] = "";
     const char *tp = getenv("BITFUSION_TEST_PLAIN_UNIX");
     const char *to = getenv("BITFUSION_CALL_TIMEOUT_S");
+    g.lease[0] = 0;                 /* the plain test server takes sessions without a lease */
     if (tp && *tp) {
         snprintf(g.server, sizeof g.server, "unix:%s", tp);
         g.conn = connect_test_unix(tp, err, sizeof err);
@@ -574,7 +598,7 @@ static CUresult do_connect(void)
     if (tp && *tp) g.timeout_ms = 30000;   /* the client.yaml default */
     if (to && *to) g.timeout_ms = atoi(to) * 1000;
     if (!g.conn) {
-        bf_log("cannot reach a GPU server: %s", err);
+        bf_log("%s", err);
         return CUDA_ERROR_NO_DEVICE;
     }
     bf_wire_init(&g.wire, g.conn);
@@ -592,9 +616,9 @@ static CUresult do_connect(void)
 
 CUresult bf_connect_once(void)
 {
-    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
     CUresult r;
-    pthread_mutex_lock(&once);
+    bf_fork_register();
+    pthread_mutex_lock(&g_connect_lock);
     if (g.state == 0) {
         r = do_connect();
         if (r == CUDA_SUCCESS) {
@@ -605,6 +629,47 @@ CUresult bf_connect_once(void)
         }
     }
     r = g.state == 1 ? CUDA_SUCCESS : g.fail_code;
-    pthread_mutex_unlock(&once);
+    pthread_mutex_unlock(&g_connect_lock);
     return r;
+}
+
+const char *bf_session_server(void) { return g.server; }
+
+void bf_conn_quiet(void)
+{
+    pthread_mutex_lock(&g.lock);
+    g.quiet = 1;
+    pthread_mutex_unlock(&g.lock);
+}
+
+/* ---- fork(2) --------------------------------------------------------------------------------- */
+/* The child has only the forking thread: no receiver, no waiting callers. Its copy of the
+ * connection is dropped without sending anything (the parent's session goes on), every handle and
+ * pending call of the parent's session is forgotten, and the next cuInit connects anew. */
+static void child_reset(void)
+{
+    if (g.conn) bf_conn_abandon(g.conn);
+    g.conn = NULL;
+    g.state = 0;
+    g.fail_code = CUDA_SUCCESS;
+    g.pend = NULL;                  /* other threads' waits (their stacks are gone) or async sinks */
+    g.deferred = CUDA_SUCCESS;
+    g.sticky = 0;
+    g.probing = 0;
+    g.quiet = 0;
+    g.ntokens = 0;
+    g.server[0] = g.lease[0] = 0;
+    __atomic_add_fetch(&g_ctx_gen, 1, __ATOMIC_RELAXED);
+}
+
+void bf_conn_atfork(int phase)
+{
+    if (phase == BF_FORK_PREPARE) {
+        pthread_mutex_lock(&g_connect_lock);
+        pthread_mutex_lock(&g.lock);
+        return;
+    }
+    if (phase == BF_FORK_CHILD) child_reset();
+    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_unlock(&g_connect_lock);
 }

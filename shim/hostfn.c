@@ -5,7 +5,8 @@
  * function may block on another stream's progress), then answers HostFnDone. Driver calls made
  * from inside a host function are tagged with its token, so the server runs them on the stream
  * thread that waits for it (see conn.c); running host functions are tracked with their start
- * times, so a call stuck behind one that never returns can time out. */
+ * times, so a call stuck behind one that never returns can time out. A forked child forgets the
+ * parent's registrations and running host functions (bf_hostfn_atfork). */
 #include "rpc.h"
 #include "bf_calls.h"
 #include <pthread.h>
@@ -139,4 +140,16 @@ BF_API CUresult CUDAAPI cuStreamAddCallback_ptsz(CUstream s, CUstreamCallback cb
 BF_API CUresult CUDAAPI cuStreamAddCallback_ptsz(CUstream s, CUstreamCallback cb, void *u, unsigned f)
 {
     return add_callback(2, s, cb, u, f);
+}
+
+/* fork.c: in the child, the registrations belong to the parent's session and the running host
+ * functions to threads the child does not have. */
+void bf_hostfn_atfork(int phase)
+{
+    if (phase == BF_FORK_PREPARE) { pthread_mutex_lock(&g_lock); return; }
+    if (phase == BF_FORK_CHILD) {
+        while (g_regs) { bf_hostfn *h = g_regs; g_regs = h->next; free(h); }
+        g_running = NULL;               /* owned by the parent's threads: left alone */
+    }
+    pthread_mutex_unlock(&g_lock);
 }

@@ -240,3 +240,10 @@ BF_API CUresult CUDAAPI cuPointerGetAttributes(unsigned int n, CUpointer_attribu
     bf_call_done(&c);
     return res;
 }
+
+/* fork.c: the host memory itself is copied into the child and stays registered there. */
+void bf_hostmem_atfork(int phase)
+{
+    if (phase == BF_FORK_PREPARE) pthread_mutex_lock(&g_lock);
+    else pthread_mutex_unlock(&g_lock);
+}

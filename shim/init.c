@@ -1,4 +1,5 @@
-/* init.c: calls answered by the client library itself (owner: shim/): cuInit (connects),
+/* init.c: calls answered by the client library itself (owner: shim/): cuInit (connects, and so
+ * leases when the process has no lease yet: shim/lease.c; nvmlInit does the same, shim/nvml.c),
  * cuDriverGetVersion, cuGetErrorName / cuGetErrorString (tables generated from cuda.h with the
  * driver's texts), the log line of the generated NOT_SUPPORTED stubs, and cuCtxCreate (its
  * parameter struct points at arrays, which travel with the call). */
@@ -10,18 +11,22 @@
 struct bf_err_row { int code; const char *name; const char *text; };
 extern const struct bf_err_row bf_err_table[];
 
-BF_API CUresult CUDAAPI cuInit(unsigned int flags)
+CUresult bf_session_init(void)
 {
-    CUresult r;
-    if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
-    r = bf_connect_once();
+    CUresult r = bf_connect_once();
     if (r != CUDA_SUCCESS) return r;
     bf_call c;
     bf_call_init(&c, BF_FN_cuInit, 0);       /* the backend's own cuInit */
-    bf_put(&c, flags);
+    bf_put(&c, 0);
     r = bf_invoke(&c);
     bf_call_done(&c);
     return r;
+}
+
+BF_API CUresult CUDAAPI cuInit(unsigned int flags)
+{
+    if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
+    return bf_session_init();
 }
 
 BF_API CUresult CUDAAPI cuDriverGetVersion(int *v)
@@ -70,16 +75,23 @@ BF_API CUresult CUDAAPI cuGetErrorString(CUresult error, const char **pStr)
 
 /* For the generated stubs: "NAME is not supported remotely" once per name. */
 __attribute__((visibility("hidden"))) void bf_log_unimplemented(const char *name);
+static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void bf_init_atfork(int phase)
+{
+    if (phase == BF_FORK_PREPARE) pthread_mutex_lock(&g_log_lock);
+    else pthread_mutex_unlock(&g_log_lock);
+}
+
 void bf_log_unimplemented(const char *name)
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static const char *seen[256];
     static int nseen;
     int found = 0;
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&g_log_lock);
     for (int i = 0; i < nseen; i++) if (seen[i] == name) found = 1;
     if (!found && nseen < 256) seen[nseen++] = name;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&g_log_lock);
     if (!found)
         bf_log("%s is not implemented by the remote GPU (returns CUDA_ERROR_NOT_SUPPORTED); run the "
                "program on the GPU server if it needs it", name);

@@ -65,6 +65,18 @@ void bf_mem_forget(CUdeviceptr base)
     pthread_mutex_unlock(&g_lock);
 }
 
+void bf_mem_forget_range(CUdeviceptr p, size_t n)
+{
+    CUdeviceptr end = p + n < p ? (CUdeviceptr)-1 : p + n;
+    pthread_mutex_lock(&g_lock);
+    size_t w = 0;
+    for (size_t i = 0; i < g_n; i++)
+        if (!(g_r[i].base < end && g_r[i].base + g_r[i].size > p))
+            g_r[w++] = g_r[i];
+    g_n = w;
+    pthread_mutex_unlock(&g_lock);
+}
+
 void bf_mem_forget_all(void)
 {
     pthread_mutex_lock(&g_lock);
@@ -136,3 +148,19 @@ void bf_hook_forget_all(CUresult r)
 void bf_hook_ctx_changed(CUresult r) { bf_ctx_changed(); }
 void bf_hook_cuMemFree(CUresult r, CUdeviceptr p) { bf_mem_forget(p); }
 void bf_hook_cuMemFreeAsync(CUresult r, CUdeviceptr p, CUstream st) { bf_mem_forget(p); }
+/* Virtual memory management: a mapped range becomes usable (known) when access to it is granted,
+ * and is forgotten when access is taken away or it is unmapped. */
+void bf_hook_cuMemSetAccess(CUresult r, CUdeviceptr p, size_t size, const CUmemAccessDesc *desc, size_t count)
+{
+    int grants = 0;
+    for (size_t i = 0; desc && i < count; i++)
+        grants |= desc[i].flags != CU_MEM_ACCESS_FLAGS_PROT_NONE;
+    if (r == CUDA_SUCCESS && grants)
+        bf_mem_add(p, size);
+    else if (r == CUDA_SUCCESS)
+        bf_mem_forget_range(p, size);
+}
+void bf_hook_cuMemUnmap(CUresult r, CUdeviceptr p, size_t size)
+{
+    if (r == CUDA_SUCCESS) bf_mem_forget_range(p, size);
+}

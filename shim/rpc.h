@@ -65,6 +65,13 @@ void bf_ctx_changed(void);
 void bf_ctx_destroyed(void);
 /* Connection (conn.c). */
 CUresult bf_connect_once(void);
+/* "host:port" (or "unix:PATH") of the session's server, "" before cuInit. */
+const char *bf_session_server(void);
+/* The session is about to end on purpose (the lease is released at exit): losing the connection
+ * from now on is not reported. */
+void bf_conn_quiet(void);
+/* cuInit and nvmlInit: connect once, then the backend's own cuInit (init.c). */
+CUresult bf_session_init(void);
 void bf_send_hostfn_done(uint64_t token);
 /* hostfn.c: a HostFn frame arrived (the receiver thread hands it over). */
 void bf_hostfn_arrived(uint64_t token, int status);
@@ -78,6 +85,7 @@ void bf_set_thread_for_hostfn(uint64_t token);
 /* Device memory the client knows of (memtrack.c): is [p, p+n) inside one live allocation? */
 void bf_mem_add(CUdeviceptr base, size_t size);
 void bf_mem_forget(CUdeviceptr base);
+void bf_mem_forget_range(CUdeviceptr p, size_t n);   /* every range overlapping [p, p+n) */
 void bf_mem_forget_all(void);
 int bf_mem_in(CUdeviceptr p, size_t n);
 int bf_mem_in2d(CUdeviceptr p, size_t pitch, size_t width, size_t height);
@@ -86,6 +94,16 @@ int bf_mem_is_base(CUdeviceptr p);
  * client's), and whether [p, p+n) is mapped in this process. */
 CUresult bf_mem_classify(CUdeviceptr a, CUdeviceptr b, unsigned *ta, unsigned *tb);
 int bf_host_mapped(uintptr_t p, size_t n);
+/* fork(2) (fork.c): pthread_atfork handlers, registered at the first cuInit/nvmlInit, call each
+ * module's hook: PREPARE locks what the module locks (fork.c calls them in lock order), PARENT
+ * unlocks, CHILD resets what belongs to the parent's session, then unlocks. */
+enum { BF_FORK_PREPARE, BF_FORK_PARENT, BF_FORK_CHILD };
+void bf_fork_register(void);
+void bf_conn_atfork(int phase);
+void bf_hostfn_atfork(int phase);
+void bf_hostmem_atfork(int phase);
+void bf_init_atfork(int phase);
+void bf_nvml_atfork(int phase);
 /* Errors (errors.c): "CUDA_ERROR_..." or NULL. */
 const char *bf_error_name(CUresult r);
 void bf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

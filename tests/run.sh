@@ -38,7 +38,7 @@ trap 'rm -f "$log"' EXIT
 # `cases:` line as the test binaries
 export B
 suites=()
-for s in tests/e2e/run_e2e.sh tests/python/run_python.sh tests/remote/run_remote.sh ${BF_EXTRA_SUITES:-}; do [ -x "$s" ] && suites+=("$s"); done
+for s in tests/e2e/run_e2e.sh tests/python/run_python.sh tests/remote/run_remote.sh tests/lease/run_lease.sh ${BF_EXTRA_SUITES:-}; do [ -x "$s" ] && suites+=("$s"); done
 
 for bin in "$dir"/* "${suites[@]}"; do
     [ -f "$bin" ] && [ -x "$bin" ] || continue

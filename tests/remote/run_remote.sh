@@ -64,6 +64,12 @@ EXCLUDE=(
   "test_mem_host:alloc_host            mapped host memory (cuMemHostGetDevicePointer): a remote GPU cannot reach the client's memory"
   "test_mem_host:register_host         mapped registered memory (cuMemHostGetDevicePointer): a remote GPU cannot reach the client's memory"
   "test_mem_kernel:kernels_reach_every_kind   kernels store to mapped host memory and the host reads managed memory directly: neither exists across the network"
+  "test_emu_config:visible_devices_select_and_order   sets CUDA_VISIBLE_DEVICES and BITFUSION_EMU_DEVICES for the software GPU in the client process; a remote GPU's configuration is the server's"
+  "test_emu_config:visible_devices_stop_at_invalid    as above: CUDA_VISIBLE_DEVICES of the client process configures no remote GPU"
+  "test_emu_config:visible_devices_by_uuid            as above: CUDA_VISIBLE_DEVICES of the client process configures no remote GPU"
+  "test_emu_config:ctx_reserve_charged                sets BITFUSION_EMU_CTX_RESERVE_MB / _MEMORY_MB in the client process; a remote GPU's configuration is the server's"
+  "test_emu_config:ctx_reserve_out_of_memory          as above: BITFUSION_EMU_CTX_RESERVE_MB of the client process configures no remote GPU"
+  "test_emu_config:ctx_reserve_default_zero           as above: expects the 64 MiB device it configures in the client process"
 )
 
 # Server configuration per binary: what its main() sets for the software GPU in-process (the
@@ -75,8 +81,16 @@ server_env() {
     test_mem_alloc)   echo "BITFUSION_EMU_MEMORY_MB=64" ;;
     test_mem_peer)    echo "BITFUSION_EMU_DEVICES=2 BITFUSION_EMU_MEMORY_MB=512" ;;
     test_mem_pool)    echo "BITFUSION_EMU_MEMORY_MB=256" ;;
+    test_vmm)         echo "BITFUSION_EMU_MEMORY_MB=64" ;;
     *)                echo "" ;;
     esac
+}
+
+# How many GPUs the binary leases: every device its server has.
+ngpus() {
+    local n
+    n=$(echo "$1" | sed -n 's/.*BITFUSION_EMU_DEVICES=\([0-9][0-9]*\).*/\1/p')
+    echo "${n:-1}"
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bf-remote.XXXXXX")
@@ -228,7 +242,7 @@ for bin in "$BABS"/tests/emu/test_* "$BABS"/tests/remote/test_*; do
         if [ $external = 1 ]; then
             [ -n "$envs" ] && { echo "skip $name (needs a server with $envs)"; continue; }
             setup="export BITFUSION_CONFIG_DIR=\"$BITFUSION_CONFIG_DIR\""
-            launch="\"$BITFUSION\" run -n 1 -l \"$BITFUSION_SERVER\" --"
+            launch="\"$BITFUSION\" run -n $(ngpus "$envs") -l \"$BITFUSION_SERVER\" --"
         else
             server_for "$envs"
             if [ -z "$SERVER" ]; then
@@ -236,7 +250,7 @@ for bin in "$BABS"/tests/emu/test_* "$BABS"/tests/remote/test_*; do
             else
                 setup="export BITFUSION_CONFIG_DIR=\"$SERVER\""
             fi
-            launch="\"$BITFUSION\" run -n 1 --"
+            launch="\"$BITFUSION\" run -n $(ngpus "$envs") --"
         fi
         if [ -n "$TRAMP" ]; then
             setup="$setup

@@ -242,7 +242,7 @@ static pid_t fake_server(int mode, char *path, size_t len)
     size_t n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
     while (n > 0) { ssize_t k = read(fd, buf, n < sizeof buf ? n : sizeof buf); if (k <= 0) _exit(1); n -= (size_t)k; }
     /* Frame{hello_reply{ok: true, protocol_version: 1}} */
-    static const unsigned char reply[] = { 0, 0, 0, 6, 0x12, 4, 0x08, 1, 0x10, 1 };
+    static const unsigned char reply[] = { 0, 0, 0, 6, 0x12, 4, 0x08, 1, 0x10, 2 };
     if (write(fd, reply, sizeof reply) != (ssize_t)sizeof reply) _exit(1);
     if (mode == 1) { usleep(100000); _exit(0); }
     while (read(fd, buf, sizeof buf) > 0) {}
