@@ -23,8 +23,6 @@
 #include <unistd.h>
 
 #define MiB (1ull << 20)
-#define TTL_MIN_MS 1000
-#define TTL_MAX_MS 3600000
 
 Bitfusion__Inventory *bf_inventory_probe(const char *backend, const char *emu_lib, char *err, size_t errlen);
 
@@ -46,7 +44,6 @@ typedef struct lease {
     char holder[256];
     int nsess, nhold;
     long long idle_since;           /* ms: when the last session left (or the lease began) */
-    long long unheld_deadline;      /* ms: a lease taken without a hold ends then unless attached */
     const char *ending;             /* why it is being ended (lease_end), for the log */
 } lease;
 
@@ -184,7 +181,7 @@ static void detach(worker *w, int slot)
         l->nhold--;
     w->lease = -1;
     w->role = ROLE_NONE;
-    if (l->nsess + l->nhold == 0 && !l->unheld_deadline)
+    if (l->nsess + l->nhold == 0)
         lease_free(ls, l->ending ? l->ending : "its holders and sessions ended");
 }
 
@@ -201,7 +198,6 @@ void bf_lease_worker_ended(pid_t pid)
 static void lease_end(int ls, const worker *keep, const char *why)
 {
     lease *l = &S.l[ls];
-    l->unheld_deadline = 0;
     l->ending = why;
     for (int i = 0; i < BF_SHM_MAX_WORKERS && l->in_use; i++) {
         worker *w = &S.w[i];
@@ -369,14 +365,9 @@ static int lease_create(worker *w, int slot, const Bitfusion__LeaseRequest *r, c
         sl->gpu[d] = c[d].gpu;
         sl->limit[d] = c[d].want;
     }
-    uint32_t ttl = r->ttl_ms < TTL_MIN_MS ? TTL_MIN_MS : r->ttl_ms > TTL_MAX_MS ? TTL_MAX_MS : r->ttl_ms;
-    if (r->hold) {
-        w->lease = ls;
-        w->role = ROLE_HOLD;
-        l->nhold = 1;
-    } else {
-        l->unheld_deadline = now_ms() + ttl;
-    }
+    w->lease = ls;                    /* the requesting connection holds it (on_lease_request) */
+    w->role = ROLE_HOLD;
+    l->nhold = 1;
     char sid[9], gpus[64] = "";
     short_id(l, sid);
     for (uint32_t d = 0; d < sl->ndev; d++)
@@ -439,7 +430,6 @@ static void on_hello(worker *w, int slot, const Bitfusion__Hello *h)
     w->lease = ls;
     w->role = ROLE_SESSION;
     l->nsess++;
-    l->unheld_deadline = 0;
     bf_shm_table->worker[slot] = (bf_shm_worker){.lease = ls, .client_pid = w->client_pid};
     hello_reply(w, 1, NULL, ls, slot);
 }
@@ -452,6 +442,7 @@ static void on_lease_request(worker *w, int slot, const Bitfusion__LeaseRequest 
     cand c[BF_LEASE_MAX_DEV];
     uint32_t devs[BF_LEASE_MAX_DEV];
     int rc = w->lease >= 0 ? (snprintf(err, sizeof err, "this connection already holds a lease"), -1)
+             : !r->hold    ? (snprintf(err, sizeof err, "a lease must be held by the connection that asks for it"), -1)
                            : place(r, c, err, sizeof err);
     int ls = rc == 0 ? lease_create(w, slot, r, c, err, sizeof err) : -1;
     lr.ok = ls >= 0;
@@ -595,9 +586,7 @@ int bf_lease_next_timer_ms(void)
         long long due = -1;
         if (!l->in_use)
             continue;
-        if (l->unheld_deadline)
-            due = l->unheld_deadline;
-        else if (S.idle_limit_s > 0 && l->nsess == 0)
+        if (S.idle_limit_s > 0 && l->nsess == 0)
             due = l->idle_since + S.idle_limit_s * 1000LL;
         if (due >= 0 && (next < 0 || due < next))
             next = due;
@@ -612,9 +601,7 @@ void bf_lease_run_timers(void)
         lease *l = &S.l[i];
         if (!l->in_use)
             continue;
-        if (l->unheld_deadline && now >= l->unheld_deadline && l->nsess + l->nhold == 0)
-            lease_end(i, NULL, "no session came within its timeout");
-        else if (S.idle_limit_s > 0 && l->nsess == 0 && now - l->idle_since >= S.idle_limit_s * 1000LL)
+        if (S.idle_limit_s > 0 && l->nsess == 0 && now - l->idle_since >= S.idle_limit_s * 1000LL)
             lease_end(i, NULL, "idle longer than lease_idle_limit");
     }
 }
