@@ -379,8 +379,16 @@ BF_API void bf_conn_close(bf_conn *c)
 
 BF_API void bf_conn_abandon(bf_conn *c)
 {
-    if (c)
-        conn_free(c); /* SSL_free sends nothing; close(2) leaves the other process's copy open */
+    /* A forked child's copy: another thread of the parent may have been inside OpenSSL or held
+     * c->mu at the fork, so nothing of it is touched but the descriptors (close(2) leaves the
+     * parent's copies open); the rest is left to the process's end. */
+    if (!c)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    if (c->wake >= 0)
+        close(c->wake);
+    c->fd = c->wake = -1;
 }
 
 BF_API int bf_conn_set_timeout(bf_conn *c, int ms)

@@ -17,10 +17,12 @@ static void prepare(void)
     bf_hostmem_atfork(BF_FORK_PREPARE);
     bf_nvml_atfork(BF_FORK_PREPARE);
     bf_init_atfork(BF_FORK_PREPARE);
+    bf_memtrack_atfork(BF_FORK_PREPARE);
 }
 
 static void after(int phase)
 {
+    bf_memtrack_atfork(phase);
     bf_init_atfork(phase);
     bf_nvml_atfork(phase);
     bf_hostmem_atfork(phase);
@@ -33,8 +35,8 @@ static void parent(void) { after(BF_FORK_PARENT); }
 static void child(void)
 {
     bf_lease_atfork_child();
-    bf_mem_forget_all();                   /* the parent's device memory is not the child's */
     after(BF_FORK_CHILD);
+    bf_mem_forget_all();                   /* the parent's device memory is not the child's */
 }
 
 static void register_once(void)

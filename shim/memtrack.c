@@ -164,3 +164,12 @@ void bf_hook_cuMemUnmap(CUresult r, CUdeviceptr p, size_t size)
 {
     if (r == CUDA_SUCCESS) bf_mem_forget_range(p, size);
 }
+
+/* fork.c: the list's lock is held across fork(2), so the child's copy is consistent. */
+void bf_memtrack_atfork(int phase)
+{
+    if (phase == BF_FORK_PREPARE)
+        pthread_mutex_lock(&g_lock);
+    else
+        pthread_mutex_unlock(&g_lock);
+}

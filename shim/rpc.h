@@ -87,6 +87,7 @@ void bf_mem_add(CUdeviceptr base, size_t size);
 void bf_mem_forget(CUdeviceptr base);
 void bf_mem_forget_range(CUdeviceptr p, size_t n);   /* every range overlapping [p, p+n) */
 void bf_mem_forget_all(void);
+void bf_memtrack_atfork(int phase);       /* BF_FORK_*: fork.c */
 int bf_mem_in(CUdeviceptr p, size_t n);
 int bf_mem_in2d(CUdeviceptr p, size_t pitch, size_t width, size_t height);
 int bf_mem_is_base(CUdeviceptr p);
