@@ -318,6 +318,26 @@ static int check_listen(walk *w, yaml_node_t *v, const char *s)
     return 0;
 }
 
+/* devices: all | [0, 2, ...] -> "" | "0,2" */
+static int get_devices(walk *w, yaml_node_t *v, char *out, size_t len)
+{
+    const char *s = scalar(v);
+    out[0] = 0;
+    if (s && !strcmp(s, "all"))
+        return 0;
+    if (!v || v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.start == v->data.sequence.items.top)
+        return fail(w, v, "devices must be 'all' or a list of GPU indexes like [0, 2]");
+    for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+        int d;
+        size_t n = strlen(out);
+        if (get_int(w, yaml_document_get_node(w->doc, *i), "each device", 0, 1023, &d) != 0)
+            return -1;
+        if ((size_t)snprintf(out + n, len - n, "%s%d", n ? "," : "", d) >= len - n)
+            return fail(w, v, "devices: too many GPUs listed");
+    }
+    return 0;
+}
+
 static int server_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
 {
     bf_server_config *c = ctx;
@@ -342,8 +362,10 @@ static int server_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v,
         return get_str(w, v, "metrics", c->metrics, sizeof c->metrics);
     if (!strcmp(key, "lease_idle_limit"))
         return get_int(w, v, "lease_idle_limit (seconds, 0 = none)", 0, 604800, &c->lease_idle_limit_s);
+    if (!strcmp(key, "devices"))
+        return get_devices(w, v, c->devices, sizeof c->devices);
     return unknown(w, k, key, "", "listen, backend, log_level, tls, emu, handshake_timeout, "
-                                  "shutdown_grace, max_sessions, metrics, lease_idle_limit");
+                                  "shutdown_grace, max_sessions, metrics, lease_idle_limit, devices");
 }
 
 int bf_server_config_parse(bf_server_config *c, const char *name, const char *dir, const void *buf,

@@ -28,6 +28,7 @@ typedef struct bf_server_config {
     int max_sessions;             /* concurrent workers; 0 = unlimited */
     char metrics[256];            /* metrics address (accepted, not served yet) */
     int lease_idle_limit_s;       /* a lease with no CUDA session this long ends; 0 = no limit */
+    char devices[256];            /* which GPUs: "" all, else "0,2" (becomes CUDA_VISIBLE_DEVICES) */
 } bf_server_config;
 
 typedef struct bf_server_addr {

@@ -260,6 +260,7 @@ static const char SERVER_YAML[] =
     "  cert: server.crt\n"
     "  key: server.key\n"
     "# lease_idle_limit: 0      # seconds a lease may go without any CUDA session; 0 = no limit\n"
+    "# devices: all             # or the GPUs to offer, e.g. [0, 2]\n"
     "# emu:                     # size of the software GPU (backend emu, or auto without a GPU)\n"
     "#   devices: 1\n"
     "#   memory_mb: 4096\n"

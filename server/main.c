@@ -93,10 +93,13 @@ static int load_config(const flags *f, bf_server_config *cfg)
     return 0;
 }
 
-/* The software GPU's size, passed to the workers' emu library through its environment. */
+/* The software GPU's size, passed to the workers' emu library through its environment; and which
+ * GPUs this server offers (the probe and every worker see only those). */
 static void export_emu(const bf_server_config *cfg)
 {
     char v[32];
+    if (cfg->devices[0])
+        setenv("CUDA_VISIBLE_DEVICES", cfg->devices, 1);
     if (cfg->emu_devices)
         snprintf(v, sizeof v, "%d", cfg->emu_devices), setenv("BITFUSION_EMU_DEVICES", v, 1);
     if (cfg->emu_memory_mb)

@@ -827,7 +827,24 @@ case_18() {
     fi
 }
 
-CASES=${LEASE_CASES:-0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18}
+# 19: bitfusiond.yaml `devices: [1]` offers only the software GPU's second device
+case_19() {
+    local n="19 'devices: [1]' in bitfusiond.yaml: the server offers one GPU, the emu's device 1"
+    start_srv s 2 1024 "devices: [1]" || { fail "$n" "bitfusiond did not start" "$CT/s.log"; return; }
+    mk_cfg "$CT/cfg" 5 "127.0.0.1:$PORT"
+    lg "$CT/cfg" "$CT/lg.out"
+    if ! grep -qE '1 GPUs?\b' "$CT/lg.out" || grep -q 'GPU 1:' "$CT/lg.out"; then
+        fail "$n" "list_gpus does not show exactly one GPU" "$CT/lg.out"
+    elif ! bf "$CT/cfg" 60 run -n 1 --timeout 10 -- "$PROBE" count 1 info >"$CT/out" 2>"$CT/err"; then
+        fail "$n" "run failed" "$CT/out" "$CT/err"
+    elif ! grep -q "uuid=$UUID1 " "$CT/out"; then
+        fail "$n" "the program's device is not the emu's device 1 ($UUID1)" "$CT/out"
+    else
+        pass "$n"
+    fi
+}
+
+CASES=${LEASE_CASES:-0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19}
 case " $CASES " in *" 0 "*) ;; *) CASES="0 $CASES" ;; esac   # case 0 learns the GPUs' name and UUIDs
 for c in $CASES; do
     if ! declare -F "case_$c" >/dev/null; then

@@ -540,7 +540,25 @@ BFT_CASE(config_lease_idle_limit)
     EXPECT(server_yaml("lease_idle_limit: -1\n", &c, err, sizeof err) == -1);
     EXPECT(server_yaml("lease_idle_limit: 1h\n", &c, err, sizeof err) == -1);
     EXPECT(server_yaml("lease_idle: 1\n", &c, err, sizeof err) == -1);
-    EXPECT(strstr(err, "unknown key 'lease_idle'") && strstr(err, "lease_idle_limit)"), "%s", err);
+    EXPECT(strstr(err, "unknown key 'lease_idle'") && strstr(err, "lease_idle_limit, devices)"), "%s", err);
+}
+
+/* bitfusiond.yaml: devices (which GPUs the server offers) */
+BFT_CASE(config_devices)
+{
+    bf_server_config c;
+    char err[512];
+    REQUIRE(server_yaml("lease_idle_limit: 0\n", &c, err, sizeof err) == 0, "%s", err);
+    EXPECT(c.devices[0] == 0, "default '%s'", c.devices);
+    REQUIRE(server_yaml("devices: all\n", &c, err, sizeof err) == 0, "%s", err);
+    EXPECT(c.devices[0] == 0, "'%s'", c.devices);
+    REQUIRE(server_yaml("devices: [2, 0]\n", &c, err, sizeof err) == 0, "%s", err);
+    EXPECT(!strcmp(c.devices, "2,0"), "'%s'", c.devices);
+    EXPECT(server_yaml("\ndevices: some\n", &c, err, sizeof err) == -1);
+    EXPECT(starts(err, "b.yaml:2: devices must be 'all' or a list"), "%s", err);
+    EXPECT(server_yaml("devices: []\n", &c, err, sizeof err) == -1);
+    EXPECT(server_yaml("devices: [0, x]\n", &c, err, sizeof err) == -1);
+    EXPECT(strstr(err, "each device must be a whole number"), "%s", err);
 }
 
 int main(int argc, char **argv)
