@@ -7,6 +7,7 @@
  * on stderr. */
 #ifndef BF_CLI_H
 #define BF_CLI_H
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -44,6 +45,21 @@ extern const size_t CLI_NCOMMANDS;
 
 /* ---- errors (cli/main.c, cli/util.c) ------------------------------------------------------------- */
 /* One line "bitfusion: ..." on stderr; returns 2 (a usage error) for the caller to return. */
+/* The --help lines of the options that say what to lease (run, request_gpus). */
+#define CLI_LEASE_OPTIONS_HELP \
+    "  -n, --num_gpus N          number of GPUs, 1 to 16 (required)\n" \
+    "  -p, --partial FRACTION    a partition of FRACTION of each GPU's memory, 0 < FRACTION <= 1\n" \
+    "  -m, --memory MiB          a partition of MiB of each GPU's memory (not with -p);\n" \
+    "                            without -p and -m: whole GPUs\n" \
+    "      --filter EXPR         only servers and GPUs for which EXPR holds (repeatable, all must\n" \
+    "                            hold): 'KEY OP VALUE', OP one of = == != < <= > >=, KEY one of\n" \
+    "                            server.addr, server.hostname, server.cuda-version,\n" \
+    "                            server.driver-version, device.id, device.name, device.phy-memory (MiB)\n" \
+    "  -l, --server_list LIST    ask these servers (HOST[:PORT],...) instead of servers.conf's\n" \
+    "      --timeout SECONDS     wait up to SECONDS for GPUs to become free (default: client.yaml's\n" \
+    "                            timeout)\n"
+
+int cli_verror(int status, const char *fmt, va_list ap);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One line "bitfusion: ..." on stderr; returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

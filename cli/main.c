@@ -21,13 +21,11 @@ const size_t CLI_NCOMMANDS = sizeof CLI_COMMANDS / sizeof CLI_COMMANDS[0];
 
 int cli_usage_error(const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = cli_verror(2, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "bitfusion: %s\n", msg);
-    return 2;
+    return rc;
 }
 
 int main(int argc, char **argv)

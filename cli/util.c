@@ -10,15 +10,22 @@
 #include <string.h>
 #include <unistd.h>
 
-int cli_error(const char *fmt, ...)
+/* "bitfusion: MESSAGE" on stderr, returning status (cli_error, cli_usage_error). */
+int cli_verror(int status, const char *fmt, va_list ap)
 {
     char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "bitfusion: %s\n", msg);
+    return status;
+}
+
+int cli_error(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = cli_verror(1, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "bitfusion: %s\n", msg);
-    return 1;
+    return rc;
 }
 
 int cli_fail(const char *err)
