@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #define MiB (1ull << 20)
+#define SESSION_GRACE_MS 2000
 
 Bitfusion__Inventory *bf_inventory_probe(const char *backend, const char *emu_lib, char *err, size_t errlen);
 
@@ -45,6 +46,7 @@ typedef struct lease {
     int nsess, nhold;
     long long idle_since;           /* ms: when the last session left (or the lease began) */
     const char *ending;             /* why it is being ended (lease_end), for the log */
+    long long kill_at;              /* ms: when an ending lease's sessions are killed */
 } lease;
 
 static struct {
@@ -194,25 +196,31 @@ void bf_lease_worker_ended(pid_t pid)
     worker_reset(w);
 }
 
-/* Ends lease ls now: its workers (but `keep`) are killed, which returns their memory. */
-static void lease_end(int ls, const worker *keep, const char *why)
+/* Kills lease ls's workers of `role` (ROLE_NONE: all), which returns their memory; reaping them
+ * detaches them, and the last one's detach frees the lease. */
+static void kill_workers(int ls, int role)
+{
+    for (int i = 0; i < BF_SHM_MAX_WORKERS && S.l[ls].in_use; i++) {
+        worker *w = &S.w[i];
+        if (w->lease == ls && w->pid > 0 && (role == ROLE_NONE || w->role == role))
+            bf_serve_kill_worker(w->pid);
+    }
+}
+
+/* Ends lease ls: its holders at once; its sessions get SESSION_GRACE_MS to finish on their own
+ * (a program that has just exited is still closing its session), then they are killed. The
+ * partition stays taken until the last of them is gone. */
+static void lease_end(int ls, const char *why)
 {
     lease *l = &S.l[ls];
     l->ending = why;
-    for (int i = 0; i < BF_SHM_MAX_WORKERS && l->in_use; i++) {
-        worker *w = &S.w[i];
-        if (w->lease == ls && w != keep && w->pid > 0)
-            bf_serve_kill_worker(w->pid);     /* reaps: detach() may free the lease */
-    }
+    kill_workers(ls, ROLE_HOLD);
     if (!l->in_use)
         return;
-    for (int i = 0; i < BF_SHM_MAX_WORKERS; i++)
-        if (S.w[i].lease == ls) {
-            S.w[i].lease = -1;
-            S.w[i].role = ROLE_NONE;
-            bf_shm_table->worker[i] = (bf_shm_worker){.lease = -1};
-        }
-    lease_free(ls, why);
+    if (l->nsess + l->nhold == 0)
+        lease_free(ls, why);
+    else if (!l->kill_at)
+        l->kill_at = now_ms() + SESSION_GRACE_MS;
 }
 
 static int lease_by_id(const char *id)
@@ -220,7 +228,7 @@ static int lease_by_id(const char *id)
     if (!id || strlen(id) != 32)
         return -1;
     for (int i = 0; i < BF_SHM_MAX_LEASES; i++)
-        if (S.l[i].in_use && !strcmp(S.l[i].id, id))
+        if (S.l[i].in_use && !S.l[i].ending && !strcmp(S.l[i].id, id))
             return i;
     return -1;
 }
@@ -476,7 +484,7 @@ static void on_release(worker *w, int slot, const Bitfusion__LeaseRelease *r)
             w->role = ROLE_NONE;
             bf_shm_table->worker[slot] = (bf_shm_worker){.lease = -1};
         }
-        lease_end(ls, w, "released");
+        lease_end(ls, "released");
         cr.ok = 1;
     }
     cr.error = err;
@@ -586,7 +594,9 @@ int bf_lease_next_timer_ms(void)
         long long due = -1;
         if (!l->in_use)
             continue;
-        if (S.idle_limit_s > 0 && l->nsess == 0)
+        if (l->kill_at)
+            due = l->kill_at;
+        else if (S.idle_limit_s > 0 && l->nsess == 0)
             due = l->idle_since + S.idle_limit_s * 1000LL;
         if (due >= 0 && (next < 0 || due < next))
             next = due;
@@ -601,7 +611,9 @@ void bf_lease_run_timers(void)
         lease *l = &S.l[i];
         if (!l->in_use)
             continue;
-        if (S.idle_limit_s > 0 && l->nsess == 0 && now - l->idle_since >= S.idle_limit_s * 1000LL)
-            lease_end(i, NULL, "idle longer than lease_idle_limit");
+        if (l->kill_at && now >= l->kill_at)
+            kill_workers(i, ROLE_NONE);
+        else if (!l->ending && S.idle_limit_s > 0 && l->nsess == 0 && now - l->idle_since >= S.idle_limit_s * 1000LL)
+            lease_end(i, "idle longer than lease_idle_limit");
     }
 }

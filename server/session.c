@@ -546,6 +546,7 @@ static int send_hello_reply(bf_session *ss, int ok, const char *error)
     return bf_wire_send(&ss->wire, &f);
 }
 
+void (*bf_session_started)(int control, const char *lease);
 static char g_peer_addr[80];
 void bf_session_set_peer(const char *addr) { snprintf(g_peer_addr, sizeof g_peer_addr, "%s", addr); }
 
@@ -593,6 +594,8 @@ static int handshake(bf_session *ss, const char *backend, const char *emu_path, 
         return -1;
     }
     *control = f->hello->purpose == 1;
+    char lease_id[64];
+    snprintf(lease_id, sizeof lease_id, "%s", f->hello->lease ? f->hello->lease : "");
     int refused = 0;
     if (bf_ctl_fd >= 0)
         refused = !(lease = ask_parent(ss, f, why, len));
@@ -607,6 +610,8 @@ static int handshake(bf_session *ss, const char *backend, const char *emu_path, 
         send_hello_reply(ss, 0, why);
         return -1;
     }
+    if (bf_session_started)
+        bf_session_started(*control, lease_id);
     if (*control)
         return send_hello_reply(ss, 1, NULL) == 0 ? 0 : (snprintf(why, len, "the client went away"), -1);
     ss->lib = open_backend(backend ? backend : "auto", emu_path, &ss->backend, err, sizeof err);

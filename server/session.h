@@ -16,6 +16,9 @@
  * created when the process ends). */
 long bf_session_run(bf_conn *c, const char *backend, const char *emu_lib_path, char *endreason,
                     size_t len);
+/* Called (when set) once the handshake succeeded: control = 1 for a control connection, lease =
+ * the lease a CUDA session runs in ("" without one). worker.c logs with it. */
+extern void (*bf_session_started)(int control, const char *lease);
 /* The client's address, for the daemon's records (worker.c, before bf_session_run). */
 void bf_session_set_peer(const char *addr);
 #endif
