@@ -23,6 +23,9 @@ void bf_conn_close(bf_conn *c);
  * descriptors and frees c WITHOUT sending anything (no TLS close_notify, no shutdown(2)), so the
  * other process's connection is untouched. No other thread of this process may be using c. */
 void bf_conn_abandon(bf_conn *c);
+/* Tells the peer that nothing more will be written (TLS close_notify), while reads go on: the
+ * peer sees the end of the stream, finishes and closes, and the reader then sees the end. */
+void bf_conn_end_writes(bf_conn *c);
 /* Bounds every later read_all/write_all: one that waits longer than ms for the peer fails with
  * "no answer from the peer within N ms" in bf_conn_error (the stream is then out of step: close
  * it). 0 = wait for ever (the default). 0, or -1 for a bad argument. */

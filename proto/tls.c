@@ -377,6 +377,24 @@ BF_API void bf_conn_close(bf_conn *c)
     conn_free(c);
 }
 
+BF_API void bf_conn_end_writes(bf_conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (!c->closing) {
+        sigpipe_guard g;
+        sigpipe_block(&g);
+        ERR_clear_error();
+        if (c->ssl)
+            SSL_shutdown(c->ssl);         /* close_notify: TLS 1.3 lets the peer go on writing */
+        else
+            shutdown(c->fd, SHUT_WR);
+        sigpipe_restore(&g);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 BF_API void bf_conn_abandon(bf_conn *c)
 {
     /* A forked child's copy: another thread of the parent may have been inside OpenSSL or held

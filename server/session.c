@@ -681,6 +681,7 @@ long bf_session_run(bf_conn *c, const char *backend, const char *emu_lib_path, c
     output_start(ss);
     serve(ss, endreason, len);
     stop_workers(ss);
+    bf_partition_end();
     output_stop(ss);
     calls = ss->calls;
     bf_wire_destroy(&ss->wire);

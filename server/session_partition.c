@@ -592,6 +592,16 @@ void *bf_partition_sym(void *lib, const char *name)
     return dlsym(lib, name);
 }
 
+void bf_partition_end(void)
+{
+    if (!P.active)
+        return;
+    P.active = 0;
+    for (uint32_t d = 0; d < P.ndev; d++)
+        __atomic_sub_fetch(&P.lease->used[d], __atomic_exchange_n(&P.me->held[d], 0, __ATOMIC_ACQ_REL),
+                           __ATOMIC_ACQ_REL);
+}
+
 void bf_partition_attach_backend(void *lib)
 {
     for (size_t i = 0; i < sizeof WRAPS / sizeof WRAPS[0]; i++)

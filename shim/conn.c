@@ -60,6 +60,8 @@ static struct {
     char server[300];
     char lease[64];                 /* the lease the Hello names ("" for the plain test server) */
     int quiet;                      /* the session is ending on purpose (exit): no "lost" line */
+    pid_t pid;                      /* the process that connected (a forked child has its own) */
+    int goodbye_registered;
     uint64_t next_tid;
     bf_token *tokens;               /* handles the server gave out */
     size_t ntokens, captokens;
@@ -583,6 +585,20 @@ static int handshake(char *err, size_t len)
     return ok ? 0 : -1;
 }
 
+/* At exit: the session ends on purpose; waits (a bounded time) until the server has ended it, so
+ * the memory the session held is back in its lease's partition when this process is gone (a
+ * process started next in the same lease sees it free). */
+#define GOODBYE_WAIT_MS 2000
+static void goodbye_at_exit(void)
+{
+    if (__atomic_load_n(&g.state, __ATOMIC_ACQUIRE) != 1 || getpid() != g.pid)
+        return;
+    bf_conn_quiet();
+    bf_conn_end_writes(g.conn);
+    for (int ms = 0; ms < GOODBYE_WAIT_MS && __atomic_load_n(&g.state, __ATOMIC_ACQUIRE) == 1; ms += 2)
+        usleep(2000);
+}
+
 static CUresult do_connect(void)
 {
     char err[512] = "";
@@ -611,6 +627,9 @@ static CUresult do_connect(void)
     clock_gettime(CLOCK_MONOTONIC, &g.last_rx);
     if (pthread_create(&g.rx, NULL, receiver, NULL) != 0) return CUDA_ERROR_OPERATING_SYSTEM;
     pthread_detach(g.rx);
+    g.pid = getpid();
+    if (!g.goodbye_registered && atexit(goodbye_at_exit) == 0)   /* after OpenSSL's: runs before it */
+        g.goodbye_registered = 1;
     return CUDA_SUCCESS;
 }
 
