@@ -31,7 +31,7 @@ $(B)/obj/proto/wire.o: proto/wire.h proto/bf_conn.h | $(BF_GEN)
 
 # ---- the session layer (server/session.c, server/session_calls.c) --------------------------------
 BF_SESSION_SRCS := server/session.c server/session_calls.c server/session_ctl.c server/session_control.c \
-                   server/session_partition.c
+                   server/session_partition.c server/session_nvml.c
 BF_SESSION_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(BF_SESSION_SRCS)) $(B)/obj/gen/bf_server_calls.o
 $(patsubst %.c,$(B)/obj/%.o,$(BF_SESSION_SRCS)): CPPFLAGS += -Iproto -Iserver -I$(BF_GENDIR)
 $(patsubst %.c,$(B)/obj/%.o,$(BF_SESSION_SRCS)): $(wildcard server/session*.h) server/lease_shm.h proto/wire.h | $(BF_GEN)

@@ -4,6 +4,7 @@
  * version. The child sends a packed bitfusion.Inventory over a pipe. */
 #include "server.h"
 #include "log.h"
+#include "session_partition.h"
 #include "wire.h"
 
 #include <cuda.h>
@@ -52,12 +53,6 @@ static int load(void *h, drv *d)
     d->mem_info = (CUresult (*)(size_t *, size_t *))dlsym(h, "cuMemGetInfo_v2");
     return d->init && d->version && d->count && d->get && d->name && d->total && d->uuid && d->pci &&
                    d->attr && d->ctx_create && d->ctx_destroy && d->mem_info ? 0 : -1;
-}
-
-void bf_format_uuid(const unsigned char b[16], char *out, size_t len)
-{
-    snprintf(out, len, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 /* The NVIDIA kernel module's version ("570.86.15"), else "unknown". */

@@ -4,7 +4,7 @@
  * (lease_shm.h) and refused with CUDA_ERROR_OUT_OF_MEMORY beyond it; cuMemGetInfo and
  * cuDeviceTotalMem answer the partition. The session resolves backend symbols through
  * bf_partition_sym, which hands out the wrappers. Without a lease (the test server) nothing is
- * wrapped. Also the internal call bfDeviceInfo (NVML's view of the partition). */
+ * wrapped. */
 #include "session_partition.h"
 #include "lease_shm.h"
 #include "session_int.h"
@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CHARGE_ALIGN 256u
 
@@ -62,8 +61,6 @@ static struct {
     CUresult (*primary_state)(CUdevice, unsigned *, int *);
     CUresult (*ctx_destroy)(CUcontext);
     CUresult (*ctx_get_current)(CUcontext *);
-    unsigned long long (*busy_ns)(int);
-    CUresult (*get_uuid)(CUuuid *, CUdevice);
 } R;
 
 static struct {
@@ -609,8 +606,6 @@ void bf_partition_attach_backend(void *lib)
     R.ctx_get_device = (CUresult (*)(CUdevice *))dlsym(lib, "cuCtxGetDevice");
     R.ctx_get_current = (CUresult (*)(CUcontext *))dlsym(lib, "cuCtxGetCurrent");
     R.primary_state = (CUresult (*)(CUdevice, unsigned *, int *))dlsym(lib, "cuDevicePrimaryCtxGetState");
-    R.busy_ns = (unsigned long long (*)(int))dlsym(lib, "bfEmuDeviceBusyNs");
-    R.get_uuid = (CUresult (*)(CUuuid *, CUdevice))dlsym(lib, "cuDeviceGetUuid_v2");
     if (!R.mem_get_info || !R.total_mem)
         P.active = 0;                 /* cannot answer the partition's view: do not pretend */
 }
@@ -649,65 +644,28 @@ int bf_partition_setup(const Bitfusion__HelloReply *h)
     return 0;
 }
 
-/* ---- bfDeviceInfo ------------------------------------------------------------------------------- */
-static double now_s(void)
+/* ---- the partition's view (session_nvml.c) ------------------------------------------------------ */
+int bf_partition_view(int dev, uint64_t *limit, uint64_t *used)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* Percent of the time since the previous ask that kernels ran on dev (the software GPU says). */
-static uint64_t utilisation(int dev)
-{
-    static double last_t[BF_LEASE_MAX_DEV];
-    static unsigned long long last_busy[BF_LEASE_MAX_DEV];
-    if (!R.busy_ns || dev < 0 || dev >= BF_LEASE_MAX_DEV)
+    if (!P.active)
         return 0;
-    double t = now_s();
-    unsigned long long b = R.busy_ns(dev);
-    double span = last_t[dev] > 0 ? t - last_t[dev] : 0;
-    double pct = span > 0 ? (double)(b - last_busy[dev]) * 1e-9 / span * 100.0 : 0;
-    last_t[dev] = t;
-    last_busy[dev] = b;
-    return pct > 100 ? 100 : pct < 0 ? 0 : (uint64_t)pct;
+    if (dev < 0 || (uint32_t)dev >= P.ndev)
+        return -1;
+    *limit = P.lease->limit[dev];
+    *used = __atomic_load_n(&P.lease->used[dev], __ATOMIC_ACQUIRE);
+    return 1;
 }
 
-/* a: ordinal -> a: total, used, util gpu %, util memory %, nproc, (pid, bytes)... */
-CUresult bf_sv_bfDeviceInfo(bf_sargs *s, void *fnp)
+size_t bf_partition_processes(int dev, uint64_t *pairs, size_t max)
 {
-    int dev = (int)bf_sa_u64(s);
-    size_t total = 0;
-    (void)fnp;
-    if (s->bad)
-        return CUDA_ERROR_INVALID_VALUE;
-    if (!P.active) {
-        CUresult (*tm)(size_t *, CUdevice) = (CUresult (*)(size_t *, CUdevice))bf_sv_sym(s, "cuDeviceTotalMem_v2");
-        CUresult r = tm ? tm(&total, dev) : CUDA_ERROR_NOT_SUPPORTED;
-        if (r != CUDA_SUCCESS)
-            return r;
-        bf_sr_u64(s, total), bf_sr_u64(s, 0), bf_sr_u64(s, utilisation(dev)), bf_sr_u64(s, 0), bf_sr_u64(s, 0);
-        return CUDA_SUCCESS;
-    }
-    if (dev < 0 || (uint32_t)dev >= P.ndev)
-        return CUDA_ERROR_INVALID_DEVICE;
-    uint64_t lim = P.lease->limit[dev], used = __atomic_load_n(&P.lease->used[dev], __ATOMIC_ACQUIRE);
-    bf_sr_u64(s, lim);
-    bf_sr_u64(s, used);
-    bf_sr_u64(s, utilisation(dev));
-    bf_sr_u64(s, lim ? used * 100 / lim : 0);
-    uint64_t pids[2 * 40];
-    size_t np = 0;
-    for (int i = 0; i < BF_SHM_MAX_WORKERS && np < 40; i++) {
+    size_t n = 0;
+    for (int i = 0; P.active && i < BF_SHM_MAX_WORKERS && n < max; i++) {
         const bf_shm_worker *w = &bf_shm_table->worker[i];
         if (w->lease == P.lease_slot) {
-            pids[2 * np] = (uint64_t)(int64_t)w->client_pid;
-            pids[2 * np + 1] = __atomic_load_n(&w->held[dev], __ATOMIC_ACQUIRE);
-            np++;
+            pairs[2 * n] = (uint64_t)(int64_t)w->client_pid;
+            pairs[2 * n + 1] = __atomic_load_n(&w->held[dev], __ATOMIC_ACQUIRE);
+            n++;
         }
     }
-    bf_sr_u64(s, np);
-    for (size_t i = 0; i < 2 * np; i++)
-        bf_sr_u64(s, pids[i]);
-    return CUDA_SUCCESS;
+    return n;
 }

@@ -1,6 +1,8 @@
 /* session_partition.h: a CUDA session's memory partition (server/session_partition.c). */
 #ifndef BF_SESSION_PARTITION_H
 #define BF_SESSION_PARTITION_H
+#include <stddef.h>
+#include <stdint.h>
 #include "bitfusion.pb-c.h"
 
 /* The lease the parent attached this session to (its HelloReply): sets CUDA_VISIBLE_DEVICES to the
@@ -13,4 +15,11 @@ void bf_partition_attach_backend(void *lib);
 void bf_partition_end(void);
 /* dlsym for the session: the wrapper when the partition is on and wraps `name`. */
 void *bf_partition_sym(void *lib, const char *name);
+/* The partition of device dev (limit, and used by every process of the lease): 1; 0 when this
+ * session has no lease; -1 when dev is not a device of the lease. */
+int bf_partition_view(int dev, uint64_t *limit, uint64_t *used);
+/* The lease's sessions: (client pid, bytes held on dev) pairs into pairs[0 .. 2*max); how many. */
+size_t bf_partition_processes(int dev, uint64_t *pairs, size_t max);
+/* "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (session_nvml.c; also the daemon's inventory). */
+void bf_format_uuid(const unsigned char b[16], char *out, size_t len);
 #endif

@@ -17,6 +17,8 @@ typedef struct devinfo {
 
 /* Sends bfDeviceInfo for handle d and reads the fixed part; the caller reads the pairs (bf_get)
  * and ends the call (bf_call_done) when it returns NVML_SUCCESS. */
+#define BF_UTIL_UNKNOWN 0xffffffffu     /* server/session_nvml.c */
+
 static nvmlReturn_t device_info(nvmlDevice_t d, bf_call *c, devinfo *di)
 {
     unsigned int i;
@@ -76,6 +78,8 @@ BF_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t d, nvmlUtilizatio
     if (!u) return NVML_ERROR_INVALID_ARGUMENT;
     nvmlReturn_t r = device_usage(d, &di);
     if (r != NVML_SUCCESS) return r;
+    if (di.util_gpu == BF_UTIL_UNKNOWN || di.util_mem == BF_UTIL_UNKNOWN)
+        return NVML_ERROR_NOT_SUPPORTED;   /* the server's backend cannot say */
     u->gpu = di.util_gpu;
     u->memory = di.util_mem;
     return NVML_SUCCESS;
