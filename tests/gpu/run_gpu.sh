@@ -11,7 +11,10 @@
 #   3. a PyTorch smoke test (tensor on cuda, matmul, a few training steps of a small CNN) when
 #      python3 can import torch there;
 #   4. the export-table probe (tests/rt/real_driver_probe.c) directly on the driver, to compare the
-#      real tables with emu/export_*.c.
+#      real tables with emu/export_*.c;
+#   5. partitions on the GPU: `-p 0.25` is the device's memory for the driver API (and the boundary
+#      is exact), for the CUDA runtime and for NVML (through the real NVML for utilisation); two
+#      `-p 0.5` programs at once; the context reservation the server measured (list_gpus.txt).
 # Writes everything under ${OUT:-/tmp/bf-gpu} and ends with `cases: P passed, F failed, S skipped`.
 set -u
 B=${B:-build}
@@ -93,6 +96,47 @@ if gcc -Iemu -I"$CUDA/include" -o "$T/probe" tests/rt/real_driver_probe.c emu/ex
     ok "export-table probe ran (compare probe.txt with emu/export_*.c)"
 else
     bad "export-table probe (see probe-build.txt / probe.txt)"
+fi
+
+# 5. partitions on the GPU
+LB="$B/tests/lease"
+"$B/bin/bitfusion" list_gpus >"$OUTDIR/list_gpus.txt" 2>&1
+tot=$(sed -n 's/^  GPU 0: .*, \([0-9][0-9]*\) MiB, [0-9]* MiB free.*/\1/p' "$OUTDIR/list_gpus.txt" | head -n 1)
+if [ -z "$tot" ]; then
+    bad "list_gpus shows GPU 0 (see list_gpus.txt)"
+else
+    q=$((tot / 4)) h=$((tot / 2))
+    if timeout 300 "$B/bin/bitfusion" run -n 1 -p 0.25 -- "$LB/lease_probe" ctx total "$q" meminfo \
+           alloc mem free ok alloc mem 1 oom freeall >"$OUTDIR/partition.txt" 2>&1; then
+        ok "-p 0.25 of $tot MiB: the driver API sees $q MiB and stops at its exact boundary"
+    else
+        bad "-p 0.25 partition on the GPU (see partition.txt)"
+    fi
+    for rt in "$LB/lease_rt" "$LB/lease_rt.shared"; do
+        [ -x "$rt" ] || continue
+        if timeout 300 "$B/bin/bitfusion" run -n 1 -p 0.25 -- "$rt" "$q" >>"$OUTDIR/partition-rt.txt" 2>&1; then
+            ok "-p 0.25: $(basename "$rt") (cudaMemGetInfo, totalGlobalMem) sees $q MiB"
+        else
+            bad "-p 0.25: $(basename "$rt") (see partition-rt.txt)"
+        fi
+    done
+    if timeout 300 "$B/bin/bitfusion" run -n 1 -p 0.25 -- "$LB/lease_nvml" "$q" >"$OUTDIR/partition-nvml.txt" 2>&1; then
+        ok "-p 0.25: NVML agrees with CUDA (utilisation from the driver's NVML)"
+    else
+        bad "-p 0.25: NVML (see partition-nvml.txt)"
+    fi
+    "$B/bin/bitfusion" run -n 1 -p 0.5 -- "$LB/lease_probe" ctx total "$h" alloc mem pct:80 ok touch "$T/a" \
+        wait "$T/b" 60 >"$OUTDIR/half-a.txt" 2>&1 &
+    pa=$!
+    timeout 120 "$B/bin/bitfusion" run -n 1 -p 0.5 --timeout 60 -- "$LB/lease_probe" ctx total "$h" \
+        wait "$T/a" 60 alloc mem pct:80 ok touch "$T/b" >"$OUTDIR/half-b.txt" 2>&1
+    rb=$?
+    wait "$pa"; ra=$?
+    if [ "$ra" = 0 ] && [ "$rb" = 0 ]; then
+        ok "two -p 0.5 programs on the GPU at once, each with 80% of its half allocated"
+    else
+        bad "two -p 0.5 programs at once (see half-a.txt, half-b.txt)"
+    fi
 fi
 
 kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=""
