@@ -38,6 +38,13 @@ struct bf_ctl {
     char lease8[16];         /* the lease's first 8 hex digits, for the "server gone" line */
 };
 
+static void printable(char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 static void setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void setf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -47,9 +54,7 @@ static void setf(char *buf, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, len, fmt, ap);
     va_end(ap);
-    for (char *p = buf; *p; p++) /* servers' words travel in it: keep it one printable line */
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    printable(buf);              /* servers' words travel in it: keep it one printable line */
 }
 
 static long long now_ms(void)
@@ -224,6 +229,21 @@ static void *detach(Bitfusion__Frame *r, void *msg)
     return msg;
 }
 
+/* Words from the server (and, through it, from other clients: holders' command lines) are printed
+ * by list_gpus and smi: no control characters reach the terminal. */
+static void printable_inventory(Bitfusion__Inventory *inv)
+{
+    printable(inv->hostname), printable(inv->server_version), printable(inv->backend);
+    printable(inv->driver_version), printable(inv->cuda_version);
+    for (size_t g = 0; g < inv->n_gpus; g++) {
+        Bitfusion__Gpu *gpu = inv->gpus[g];
+        printable(gpu->name), printable(gpu->uuid), printable(gpu->pci_bus_id);
+        for (size_t p = 0; p < gpu->n_partitions; p++)
+            printable(gpu->partitions[p]->lease), printable(gpu->partitions[p]->holder),
+                printable(gpu->partitions[p]->owner);
+    }
+}
+
 Bitfusion__Inventory *bf_ctl_inventory(bf_ctl *c, char *err, size_t errlen)
 {
     Bitfusion__InventoryRequest q = BITFUSION__INVENTORY_REQUEST__INIT;
@@ -231,7 +251,10 @@ Bitfusion__Inventory *bf_ctl_inventory(bf_ctl *c, char *err, size_t errlen)
     f.msg_case = BITFUSION__FRAME__MSG_INVENTORY_REQUEST;
     f.inventory_request = &q;
     Bitfusion__Frame *r = ctl_call(c, &f, BITFUSION__FRAME__MSG_INVENTORY, "the inventory request", err, errlen);
-    return r ? detach(r, r->inventory) : NULL;
+    Bitfusion__Inventory *inv = r ? detach(r, r->inventory) : NULL;
+    if (inv)
+        printable_inventory(inv);
+    return inv;
 }
 
 void bf_inventory_free(Bitfusion__Inventory *inv)

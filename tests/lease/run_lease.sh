@@ -844,7 +844,24 @@ case_19() {
     fi
 }
 
-CASES=${LEASE_CASES:-0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19}
+# 20: a holder's command line with control characters reaches list_gpus as one printable line
+case_20() {
+    local n="20 list_gpus shows a holder's command with control characters as printable text"
+    start_srv s 1 1024 || { fail "$n" "bitfusiond did not start" "$CT/s.log"; return; }
+    mk_cfg "$CT/cfg" 5 "127.0.0.1:$PORT"
+    bgbf run "$CT/cfg" 30 run -n 1 -p 0.5 -- env "BF_T=$(printf 'r\033[31md\nx')" sh -c "touch $CT/up; sleep 5"
+    wait_file "$CT/up" 20 "$BGPID" || { fail "$n" "the program did not start" "$CT/run.err"; return; }
+    lg "$CT/cfg" "$CT/lg.out"
+    if ! grep -qF 'BF_T=r?[31md?x' "$CT/lg.out"; then
+        fail "$n" "the holder is not shown with ? for the control characters" "$CT/lg.out"
+    elif LC_ALL=C grep -q "$(printf '\033')" "$CT/lg.out"; then
+        fail "$n" "an escape character reached the output" "$CT/lg.out"
+    else
+        pass "$n"
+    fi
+}
+
+CASES=${LEASE_CASES:-0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20}
 case " $CASES " in *" 0 "*) ;; *) CASES="0 $CASES" ;; esac   # case 0 learns the GPUs' name and UUIDs
 for c in $CASES; do
     if ! declare -F "case_$c" >/dev/null; then
