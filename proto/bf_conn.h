@@ -20,8 +20,10 @@ int bf_conn_read_all(bf_conn *c, void *buf, size_t n);
 /* Shuts the stream down (wakes a blocked reader) and frees it. */
 void bf_conn_close(bf_conn *c);
 /* For a copy inherited across fork(2) (or a stream nobody else uses): closes this process's
- * descriptors and frees c WITHOUT sending anything (no TLS close_notify, no shutdown(2)), so the
- * other process's connection is untouched. No other thread of this process may be using c. */
+ * descriptors WITHOUT sending anything (no TLS close_notify, no shutdown(2)), so the other
+ * process's connection is untouched. In the process that made c, c is freed; in a forked child,
+ * only its descriptors are closed (another thread of the parent may have been inside OpenSSL at
+ * the fork), the rest stays allocated. No other thread of this process may be using c. */
 void bf_conn_abandon(bf_conn *c);
 /* Tells the peer that nothing more will be written (TLS close_notify), while reads go on: the
  * peer sees the end of the stream, finishes and closes, and the reader then sees the end. */

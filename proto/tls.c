@@ -42,6 +42,7 @@ struct bf_conn {
     int ticket_seen;         /* client: the server sent a session ticket (it accepted us) */
     int verify_failed;       /* the verify callback explained a refusal in err */
     int io_timeout_ms;       /* bf_conn_set_timeout: longest wait for the peer in one read/write; 0 = none */
+    pid_t pid;               /* the process that made it (bf_conn_abandon in a forked child) */
     char peer[256];
     char err[ERRLEN];
 };
@@ -183,6 +184,7 @@ static bf_conn *conn_new(int fd)
     if (!c)
         return NULL;
     c->fd = fd;
+    c->pid = getpid();
     c->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->idle, NULL);
@@ -397,11 +399,16 @@ BF_API void bf_conn_end_writes(bf_conn *c)
 
 BF_API void bf_conn_abandon(bf_conn *c)
 {
-    /* A forked child's copy: another thread of the parent may have been inside OpenSSL or held
-     * c->mu at the fork, so nothing of it is touched but the descriptors (close(2) leaves the
-     * parent's copies open); the rest is left to the process's end. */
+    /* In the process that made it: freed without a byte sent (SSL_free sends nothing). A forked
+     * child's copy: another thread of the parent may have been inside OpenSSL or held c->mu at the
+     * fork, so nothing of it is touched but the descriptors (close(2) leaves the parent's copies
+     * open); the rest is left to the process's end. */
     if (!c)
         return;
+    if (c->pid == getpid()) {
+        conn_free(c);
+        return;
+    }
     if (c->fd >= 0)
         close(c->fd);
     if (c->wake >= 0)

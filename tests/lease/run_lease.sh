@@ -28,6 +28,10 @@ NVML=$LB/lease_nvml
 RTPROG=$LB/lease_rt
 # sanitizer builds: the client library is preloaded ahead of the ASan runtime
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=0}:verify_asan_link_order=0"
+# ... and a program built without it (the nvcc-built runtime programs) gets the runtime put back in
+# front of that preload by this trampoline (RTRUN), or the sanitizer starts too late in it
+RTRUN=()
+SAN_RT=$(ldd "$CLIENT_LIB" 2>/dev/null | awk 'index($1, "libasan.so") == 1 { print $3 }')
 # nothing from an outer lease or software-GPU setting may leak in
 unset BITFUSION_LEASE BITFUSION_SERVER BITFUSION_NUM_GPUS BITFUSION_PARTIAL BITFUSION_MEMORY \
     BITFUSION_FILTER BITFUSION_SERVER_LIST BITFUSION_TIMEOUT BITFUSION_CONFIG_DIR CUDA_VISIBLE_DEVICES \
@@ -95,6 +99,11 @@ cleanup_case() {
 }
 trap 'cleanup_case; if [ "${LEASE_VERBOSE:-0}" = 1 ]; then echo "(kept $T)"; else rm -rf "$T"; fi' EXIT
 trap 'exit 130' INT TERM HUP
+if [ -n "$SAN_RT" ]; then
+    RTRUN=("$T/asan-first")
+    printf '#!/bin/sh\nexport LD_PRELOAD="%s${LD_PRELOAD:+:$LD_PRELOAD}"\nexec "$@"\n' "$SAN_RT" >"${RTRUN[0]}"
+    chmod +x "${RTRUN[0]}"
+fi
 
 # wait_file FILE SECS [PID...]: until FILE exists; gives up after SECS, or at once when one of the
 # PIDs has ended without FILE
@@ -761,7 +770,7 @@ case_16() {
     [ -x "$RTPROG" ] || { skip "$n" "$RTPROG is not built (nvcc)"; return; }
     start_srv s 1 1024 || { fail "$n" "bitfusiond did not start" "$CT/s.log"; return; }
     mk_cfg "$CT/cfg" 5 "127.0.0.1:$PORT"
-    if bf "$CT/cfg" 60 run -n 1 -p 0.25 --timeout 20 -- "$RTPROG" 256 >"$CT/out" 2>"$CT/err" &&
+    if bf "$CT/cfg" 60 run -n 1 -p 0.25 --timeout 20 -- "${RTRUN[@]}" "$RTPROG" 256 >"$CT/out" 2>"$CT/err" &&
        grep -q '^lease_rt: passed' "$CT/out"; then
         pass "$n"
     else
@@ -770,7 +779,7 @@ case_16() {
     n="16 the same with -cudart shared"
     if [ ! -x "$RTPROG.shared" ]; then
         skip "$n" "$RTPROG.shared is not built"
-    elif bf "$CT/cfg" 60 run -n 1 -p 0.25 --timeout 20 -- "$RTPROG.shared" 256 >"$CT/sh.out" 2>"$CT/sh.err" &&
+    elif bf "$CT/cfg" 60 run -n 1 -p 0.25 --timeout 20 -- "${RTRUN[@]}" "$RTPROG.shared" 256 >"$CT/sh.out" 2>"$CT/sh.err" &&
        grep -q '^lease_rt: passed' "$CT/sh.out"; then
         pass "$n"
     else

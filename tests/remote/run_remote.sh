@@ -52,6 +52,8 @@ PRELOAD=$SHIM
 # Whole binaries that are not remote tests.
 EXCLUDE_BINS=(
   test_fatbin          # unit test of emu/fatbin.c compiled in; no driver calls
+  test_lease_parse     # unit tests of the client's lease code (proto/): no driver calls
+  test_lease_client
 )
 
 # Cases that cannot pass remotely: binary:case, then the reason.
