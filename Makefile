@@ -38,7 +38,7 @@ BENCH_BINS   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 DEMO         := $(B)/demo/demo $(B)/demo/demo_kernels.fatbin
 BENCH_FATBINS := $(patsubst bench/%.cu,$(B)/bench/%.fatbin,$(wildcard bench/*.cu))
 
-.PHONY: all emu tests bench bench-run test install clean demo
+.PHONY: all emu tests bench bench-run bench-lease test install clean demo
 all: emu tests bench $(DEMO)
 
 emu: $(EMU_LIB)
@@ -88,6 +88,10 @@ bench: $(BENCH_BINS) $(BENCH_FATBINS)
 # Figures for bench/RESULTS.md and the README.
 bench-run: bench
 	$(B)/bench/bench_emu
+
+# What leasing costs a program (bench/bench_lease.sh).
+bench-lease: all
+	B=$(B) bench/bench_lease.sh
 
 test: all
 	@B=$(B) tests/run.sh

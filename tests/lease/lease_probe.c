@@ -28,6 +28,9 @@
  *   wait FILE SECS        waits until FILE exists (FAIL after SECS seconds)
  *   sleep SECS            sleeps (fractions allowed)
  *   echo WORD             prints WORD
+ *   timeloop N            N cuMemAlloc(4 KiB)+cuMemFree pairs, then N cuCtxGetDevice pairs (two
+ *                         round trips that take no memory), in the current context; prints
+ *                         "timeloop pairs=N alloc_free_us=A getdevice_us=G" (microseconds per pair)
  */
 #include <cuda.h>
 #include <errno.h>
@@ -291,6 +294,34 @@ static void step_freeall(void)
     nallocs = 0;
 }
 
+static double mono_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static void step_timeloop(int n)
+{
+    CUdeviceptr p;
+    CUdevice d;
+    if (n <= 0)
+        fail("timeloop needs a number of pairs");
+    ensure_ctx();
+    double t0 = mono_us();
+    for (int k = 0; k < n; k++) {
+        must(cuMemAlloc(&p, 4096), "cuMemAlloc");
+        must(cuMemFree(p), "cuMemFree");
+    }
+    double t1 = mono_us();
+    for (int k = 0; k < n; k++) {
+        must(cuCtxGetDevice(&d), "cuCtxGetDevice");
+        must(cuCtxGetDevice(&d), "cuCtxGetDevice");
+    }
+    double t2 = mono_us();
+    printf("timeloop pairs=%d alloc_free_us=%.1f getdevice_us=%.1f\n", n, (t1 - t0) / n, (t2 - t1) / n);
+}
+
 static void check_total(int dev, unsigned long long want)
 {
     CUdevice d;
@@ -444,6 +475,8 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(s, "sleep")) {
             sleep_s(atof(need(argc, argv, ++i, s)));
+        } else if (!strcmp(s, "timeloop")) {
+            step_timeloop(atoi(need(argc, argv, ++i, s)));
         } else if (!strcmp(s, "echo")) {
             printf("%s\n", need(argc, argv, ++i, s));
         } else {
