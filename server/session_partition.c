@@ -56,6 +56,8 @@ static struct {
     CUresult (*ctx_create_v3)(CUcontext *, CUexecAffinityParam *, int, unsigned, CUdevice);
     CUresult (*ctx_create_v4)(CUcontext *, CUctxCreateParams *, unsigned, CUdevice);
     CUresult (*primary_retain)(CUcontext *, CUdevice);
+    CUresult (*set_limit)(CUlimit, size_t);
+    CUresult (*get_limit)(size_t *, CUlimit);
     CUresult (*primary_release)(CUdevice);
     CUresult (*primary_reset)(CUdevice);
     CUresult (*primary_state)(CUdevice, unsigned *, int *);
@@ -84,7 +86,7 @@ typedef struct charge_rec {
     struct charge_rec *next;
 } charge_rec;
 
-enum { K_PTR, K_VMM, K_MODULE, K_LIBRARY, K_ARRAY, K_MIPMAP };
+enum { K_PTR, K_VMM, K_MODULE, K_LIBRARY, K_ARRAY, K_MIPMAP, K_LIMIT };
 #define NBUCKET 4096
 static charge_rec *bucket[NBUCKET];
 
@@ -444,6 +446,46 @@ static CUresult w_mipmap_create(CUmipmappedArray *a, const CUDA_ARRAY3D_DESCRIPT
     MEASURED(K_MIPMAP, CUmipmappedArray, a, R.mipmap_destroy, R.mipmap_create(a, d, n));
 }
 
+/* Context limits (stack size, device malloc heap, printf FIFO) take device memory on a GPU: what
+ * the backend's free memory drops by is charged to the context (and given back when a smaller
+ * limit frees it); beyond the partition the old limit is put back and OUT_OF_MEMORY returned. */
+static CUresult w_ctx_set_limit(CUlimit lim, size_t value)
+{
+    CUcontext ctx = NULL;
+    size_t old = 0;
+    if (!P.active)
+        return R.set_limit(lim, value);
+    if (R.ctx_get_current)
+        R.ctx_get_current(&ctx);
+    int have_old = R.get_limit && R.get_limit(&old, lim) == CUDA_SUCCESS;
+    pthread_mutex_lock(&measure_lock);
+    int64_t before = backend_used();
+    CUresult r = R.set_limit(lim, value);
+    int64_t after = backend_used();
+    pthread_mutex_unlock(&measure_lock);
+    if (r != CUDA_SUCCESS || before < 0 || after < 0 || after == before)
+        return r;
+    uint64_t key = (uint64_t)(uintptr_t)ctx ^ ((uint64_t)lim << 56);
+    charge_rec *rec = rec_take(key, K_LIMIT);
+    uint64_t had = rec ? rec->bytes : 0, now = had;
+    int dev = rec ? rec->dev : cur_dev();
+    free(rec);
+    if (after > before && charge(dev, (uint64_t)(after - before)) == 0) {
+        now = had + (uint64_t)(after - before);
+    } else if (after > before) {      /* beyond the partition: the old limit back */
+        if (have_old)
+            R.set_limit(lim, old);
+        r = CUDA_ERROR_OUT_OF_MEMORY;
+    } else {
+        uint64_t back = (uint64_t)(before - after) < had ? (uint64_t)(before - after) : had;
+        uncharge(dev, back);
+        now = had - back;
+    }
+    if (now)
+        rec_put(key, K_LIMIT, dev, now);
+    return r;
+}
+
 #define GIVE_BACK_AFTER(kind, call, key)                                                             \
     do {                                                                                              \
         CUresult r_ = call;                                                                           \
@@ -577,6 +619,7 @@ static const wrap WRAPS[] = {
     W("cuDevicePrimaryCtxReset_v2", w_primary_reset, R.primary_reset),
     W("cuCtxDestroy_v2", w_ctx_destroy, R.ctx_destroy),
     W("cuMemGetInfo_v2", w_mem_get_info, R.mem_get_info),
+    W("cuCtxSetLimit", w_ctx_set_limit, R.set_limit),
     W("cuDeviceTotalMem_v2", w_total_mem, R.total_mem),
 };
 
@@ -605,6 +648,7 @@ void bf_partition_attach_backend(void *lib)
         *WRAPS[i].real = dlsym(lib, WRAPS[i].name);
     R.ctx_get_device = (CUresult (*)(CUdevice *))dlsym(lib, "cuCtxGetDevice");
     R.ctx_get_current = (CUresult (*)(CUcontext *))dlsym(lib, "cuCtxGetCurrent");
+    R.get_limit = (CUresult (*)(size_t *, CUlimit))dlsym(lib, "cuCtxGetLimit");
     R.primary_state = (CUresult (*)(CUdevice, unsigned *, int *))dlsym(lib, "cuDevicePrimaryCtxGetState");
     if (!R.mem_get_info || !R.total_mem)
         P.active = 0;                 /* cannot answer the partition's view: do not pretend */

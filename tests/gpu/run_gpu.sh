@@ -112,6 +112,14 @@ else
     else
         bad "-p 0.25 partition on the GPU (see partition.txt)"
     fi
+    # whether the driver reserves the heap when it is set (then it is charged, and one larger than
+    # the partition is refused) or only at a launch: recorded in partition-heap.txt for the note
+    if timeout 300 "$B/bin/bitfusion" run -n 1 -p 0.25 -- "$LB/lease_probe" ctx meminfo heap 64M ok meminfo \
+           heap "$((q + 64))M" any meminfo >"$OUTDIR/partition-heap.txt" 2>&1; then
+        ok "-p 0.25: setting the device malloc heap works in a partition (what it charged: partition-heap.txt)"
+    else
+        bad "-p 0.25: the device malloc heap (see partition-heap.txt)"
+    fi
     for rt in "$LB/lease_rt" "$LB/lease_rt.shared"; do
         [ -x "$rt" ] || continue
         if timeout 300 "$B/bin/bitfusion" run -n 1 -p 0.25 -- "$rt" "$q" >>"$OUTDIR/partition-rt.txt" 2>&1; then

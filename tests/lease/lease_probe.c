@@ -28,6 +28,8 @@
  *   wait FILE SECS        waits until FILE exists (FAIL after SECS seconds)
  *   sleep SECS            sleeps (fractions allowed)
  *   echo WORD             prints WORD
+ *   heap SIZE WANT        cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, SIZE); WANT as for alloc; prints
+ *                         "heap BYTES -> CUDA_..." (a GPU reserves the heap in device memory)
  *   timeloop N            N cuMemAlloc(4 KiB)+cuMemFree pairs, then N cuCtxGetDevice pairs (two
  *                         round trips that take no memory), in the current context; prints
  *                         "timeloop pairs=N alloc_free_us=A getdevice_us=G" (microseconds per pair)
@@ -269,6 +271,18 @@ static void step_alloc(const char *kname, const char *sizes, const char *want)
              errname(r));
 }
 
+static void step_heap(const char *sizes, const char *want)
+{
+    ensure_ctx();
+    size_t bytes = parse_size(sizes);
+    CUresult r = cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, bytes);
+    printf("heap %zu -> %s\n", bytes, errname(r));
+    if (!strcmp(want, "ok") && r != CUDA_SUCCESS)
+        fail("heap %zu gave %s, expected CUDA_SUCCESS", bytes, errname(r));
+    if (!strcmp(want, "oom") && r != CUDA_ERROR_OUT_OF_MEMORY)
+        fail("heap %zu gave %s, expected CUDA_ERROR_OUT_OF_MEMORY", bytes, errname(r));
+}
+
 static void step_freeall(void)
 {
     for (int i = nallocs - 1; i >= 0; i--) {
@@ -430,6 +444,10 @@ int main(int argc, char **argv)
                        *w = need(argc, argv, i + 3, s);
             i += 3;
             step_alloc(k, sz, w);
+        } else if (!strcmp(s, "heap")) {
+            const char *sz = need(argc, argv, i + 1, s), *w = need(argc, argv, i + 2, s);
+            i += 2;
+            step_heap(sz, w);
         } else if (!strcmp(s, "freeall")) {
             step_freeall();
         } else if (!strcmp(s, "mark")) {
