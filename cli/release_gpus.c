@@ -60,7 +60,8 @@ int release_gpus_main(int argc, char **argv)
         return cli_error("%s; the reservation stays in %s: run 'bitfusion release_gpus%s%s' again when %s answers, or "
                          "delete the file if that server is gone for good",
                          err, path, file ? " -f " : "", file ? file : "", r.server);
-    stop_keeper(r.keeper_pid);
+    if (!gone)                        /* (a keeper whose lease ended goes by itself) */
+        stop_keeper(r.keeper_pid);
     if (unlink(path) != 0 && errno != ENOENT)
         return cli_error("released the lease on %s but cannot delete %s: %s; delete it yourself", r.server, path,
                          strerror(errno));

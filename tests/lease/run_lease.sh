@@ -870,7 +870,46 @@ case_20() {
     fi
 }
 
-CASES=${LEASE_CASES:-0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20}
+# 21: another tenant (another certificate name) can neither run in a lease it learnt the id of nor
+# release it
+case_21() {
+    local n="21 a lease belongs to its certificate's name: another tenant cannot run in it or release it"
+    start_srv s 1 1024 || { fail "$n" "bitfusiond did not start" "$CT/s.log"; return; }
+    mk_cfg "$CT/alice" 5 "127.0.0.1:$PORT"
+    mk_cfg "$CT/mallory" 5 "127.0.0.1:$PORT"
+    if ! "$BITFUSIOND" pki client mallory --pki "$PKI" --out "$CT/mb" --server "127.0.0.1:$PORT" >"$CT/pki.out" 2>&1; then
+        fail "$n" "pki client mallory failed" "$CT/pki.out"; return
+    fi
+    cp -r "$CT/mb/tls" "$CT/mallory/"
+    if ! bf "$CT/alice" 30 request_gpus -n 1 -p 0.5 -f "$CT/res.conf" >"$CT/req.out" 2>&1; then
+        fail "$n" "alice's request_gpus failed" "$CT/req.out"; return
+    fi
+    local keeper lease
+    keeper=$(sed -n 's/^keeper_pid: *\([0-9][0-9]*\) *$/\1/p' "$CT/res.conf" | head -n 1)
+    [ -n "$keeper" ] && KEEPERS+=("$keeper")
+    lease=$(sed -n 's/^lease: *\([0-9a-f]*\) *$/\1/p' "$CT/res.conf" | head -n 1)
+    cp "$CT/res.conf" "$CT/res.keep"
+    BITFUSION_CONFIG_DIR=$CT/mallory BITFUSION_LEASE="$lease@127.0.0.1:$PORT" LD_PRELOAD=$CLIENT_LIB \
+        timeout 30 "$PROBE" ctx total 512 \
+        >"$CT/attach.out" 2>"$CT/attach.err" </dev/null
+    local rc_attach=$?
+    bf "$CT/mallory" 30 release_gpus -f "$CT/res.conf" >"$CT/rel.out" 2>&1
+    lg "$CT/alice" "$CT/lg.out"
+    if [ "$rc_attach" = 0 ]; then
+        fail "$n" "mallory's program ran in alice's lease" "$CT/attach.out" "$CT/attach.err"
+    elif ! grep -q "no such lease" "$CT/attach.err"; then
+        fail "$n" "mallory's program was not told 'no such lease'" "$CT/attach.err"
+    elif [ "$(n_parts "$CT/lg.out")" != 1 ] || ! grep -q "lease ${lease:0:8}" "$CT/lg.out"; then
+        fail "$n" "alice's lease is gone after mallory's release_gpus" "$CT/lg.out" "$CT/rel.out"
+    elif ! bf "$CT/alice" 30 client -f "$CT/res.keep" -- "$PROBE" ctx total 512 >"$CT/alice.out" 2>&1; then
+        fail "$n" "alice cannot run in her lease any more" "$CT/alice.out"
+    else
+        pass "$n"
+    fi
+    bf "$CT/alice" 30 release_gpus -f "$CT/res.keep" >/dev/null 2>&1
+}
+
+CASES=${LEASE_CASES:-0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21}
 case " $CASES " in *" 0 "*) ;; *) CASES="0 $CASES" ;; esac   # case 0 learns the GPUs' name and UUIDs
 for c in $CASES; do
     if ! declare -F "case_$c" >/dev/null; then
