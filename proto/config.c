@@ -29,9 +29,9 @@ typedef struct walk {
 
 static int fail(walk *w, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Values quoted in messages come from the file: keep the message one printable line. */
-static void one_line(char *s)
+void bf_one_line(char *s)
 {
-    for (; *s; s++)
+    for (; s && *s; s++)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
             *s = '?';
 }
@@ -43,7 +43,7 @@ static int fail(walk *w, const yaml_node_t *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    one_line(msg);
+    bf_one_line(msg);
     if (w->err && w->errlen) {
         if (n)
             snprintf(w->err, w->errlen, "%s:%lu: %s", w->name, (unsigned long)n->start_mark.line + 1, msg);
@@ -93,7 +93,7 @@ static int load_doc(walk *w, yaml_document_t *doc, const void *buf, size_t len)
             snprintf(ctx, sizeof ctx, " (%s)", p.context);
         snprintf(w->err, w->errlen, "%s:%lu: not valid YAML: %s%s", w->name,
                  (unsigned long)p.problem_mark.line + 1, p.problem ? p.problem : "syntax error", ctx);
-        one_line(w->err);
+        bf_one_line(w->err);
     }
     yaml_parser_delete(&p);
     w->doc = doc;
@@ -719,7 +719,7 @@ static int res_format(const char *path, const bf_reservation *r, char *out, size
 {
     char shown[BF_PATH_MAX];
     snprintf(shown, sizeof shown, "%s", path);
-    one_line(shown);
+    bf_one_line(shown);
     int plain = strspn(r->server, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-_:") ==
                 strlen(r->server);
     int k = snprintf(out, len, "# bitfusion reservation: release with 'bitfusion release_gpus -f %s'\n"

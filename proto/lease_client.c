@@ -38,13 +38,6 @@ struct bf_ctl {
     char lease8[16];         /* the lease's first 8 hex digits, for the "server gone" line */
 };
 
-static void printable(char *s)
-{
-    for (; s && *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-}
-
 static void setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void setf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -54,7 +47,7 @@ static void setf(char *buf, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, len, fmt, ap);
     va_end(ap);
-    printable(buf);              /* servers' words travel in it: keep it one printable line */
+    bf_one_line(buf);              /* servers' words travel in it: keep it one printable line */
 }
 
 static long long now_ms(void)
@@ -233,14 +226,14 @@ static void *detach(Bitfusion__Frame *r, void *msg)
  * by list_gpus and smi: no control characters reach the terminal. */
 static void printable_inventory(Bitfusion__Inventory *inv)
 {
-    printable(inv->hostname), printable(inv->server_version), printable(inv->backend);
-    printable(inv->driver_version), printable(inv->cuda_version);
+    bf_one_line(inv->hostname), bf_one_line(inv->server_version), bf_one_line(inv->backend);
+    bf_one_line(inv->driver_version), bf_one_line(inv->cuda_version);
     for (size_t g = 0; g < inv->n_gpus; g++) {
         Bitfusion__Gpu *gpu = inv->gpus[g];
-        printable(gpu->name), printable(gpu->uuid), printable(gpu->pci_bus_id);
+        bf_one_line(gpu->name), bf_one_line(gpu->uuid), bf_one_line(gpu->pci_bus_id);
         for (size_t p = 0; p < gpu->n_partitions; p++)
-            printable(gpu->partitions[p]->lease), printable(gpu->partitions[p]->holder),
-                printable(gpu->partitions[p]->owner);
+            bf_one_line(gpu->partitions[p]->lease), bf_one_line(gpu->partitions[p]->holder),
+                bf_one_line(gpu->partitions[p]->owner);
     }
 }
 

@@ -368,9 +368,7 @@ static int lease_create(worker *w, int slot, const Bitfusion__LeaseRequest *r, c
     new_id(l->id);
     snprintf(l->owner, sizeof l->owner, "%s", w->cn);
     snprintf(l->holder, sizeof l->holder, "%s", r->holder && *r->holder ? r->holder : w->client_host);
-    for (char *p = l->holder; *p; p++)    /* shown to every client by list_gpus: one printable line */
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    bf_one_line(l->holder);           /* shown to every client by list_gpus */
     sl->ndev = r->num_gpus;
     for (uint32_t d = 0; d < r->num_gpus; d++) {
         sl->gpu[d] = c[d].gpu;
