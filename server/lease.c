@@ -35,6 +35,7 @@ typedef struct worker {
     int lease;                      /* lease slot, -1 none */
     int role;
     int client_pid;
+    int said_hello;                 /* its client's Hello came (once, first) */
     char cn[256], client_host[256], peer[80];
 } worker;
 
@@ -547,6 +548,13 @@ static void on_inventory(worker *w)
 
 static void on_message(worker *w, int slot, const Bitfusion__Frame *f)
 {
+    /* a worker passes its client's Hello once, first, and then only control requests */
+    if ((f->msg_case == BITFUSION__FRAME__MSG_HELLO) == w->said_hello) {
+        LOG_W("worker %d: a message out of order (%d); ending it", (int)w->pid, (int)f->msg_case);
+        bf_serve_kill_worker(w->pid);
+        return;
+    }
+    w->said_hello = 1;
     switch (f->msg_case) {
     case BITFUSION__FRAME__MSG_HELLO: on_hello(w, slot, f->hello); break;
     case BITFUSION__FRAME__MSG_LEASE_REQUEST: on_lease_request(w, slot, f->lease_request); break;

@@ -25,3 +25,19 @@ install-server: $(BITFUSIOND)
 	install -m 0755 $(BITFUSIOND) $(DESTDIR)$(PREFIX)/sbin/bitfusiond
 	sed 's|@PREFIX@|$(PREFIX)|g' server/bitfusiond.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/bitfusiond.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/bitfusiond.service
+
+# `make fuzz-lease-server` builds the libFuzzer target for the parent's lease bookkeeping (the
+# messages workers pass on from clients, workers ending, timers; tests/fuzz/fuzz_lease_server.c);
+# `make fuzz-lease-server-run` runs it for FUZZ_SECONDS.
+LEASE_SERVER_FUZZ := $(B)/fuzz/fuzz_lease_server
+LEASE_SERVER_FUZZ_SRCS := tests/fuzz/fuzz_lease_server.c server/lease.c server/session_ctl.c proto/config.c $(BF_PB_C)
+.PHONY: fuzz-lease-server fuzz-lease-server-run
+fuzz-lease-server: $(LEASE_SERVER_FUZZ)
+$(LEASE_SERVER_FUZZ): $(LEASE_SERVER_FUZZ_SRCS) $(wildcard server/*.h) proto/config.h | $(BF_GEN)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -Iproto -Iserver -I$(BF_GENDIR) -I$(CUDA_HOME)/include -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+	  -Wno-unused-parameter -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ \
+	  $(LEASE_SERVER_FUZZ_SRCS) -lprotobuf-c -lyaml -lm
+fuzz-lease-server-run: $(LEASE_SERVER_FUZZ)
+	@mkdir -p $(B)/fuzz/corpus_lease_server
+	$(LEASE_SERVER_FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -timeout=10 $(B)/fuzz/corpus_lease_server

@@ -1,7 +1,9 @@
-/* session_ctl.c: the socket between bitfusiond's parent and each worker (owner: server/). A
- * SOCK_SEQPACKET pair made before the fork; each message is one packed bitfusion.Frame. The worker
- * side is a global set at fork (bf_ctl_fd); the parent keeps one fd per worker (server/lease.c). */
+/* session_ctl.c: what bitfusiond's parent and its workers share (owner: server/): the socket
+ * between the parent and each worker, a SOCK_SEQPACKET pair made before the fork (each message is
+ * one packed bitfusion.Frame; the worker's end is a global set at fork, bf_ctl_fd; the parent keeps
+ * one fd per worker, server/lease.c), and the shared accounting table (lease_shm.h). */
 #include "session_ctl.h"
+#include "lease_shm.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -10,6 +12,8 @@
 #include <sys/socket.h>
 
 int bf_ctl_fd = -1;
+bf_shm *bf_shm_table;
+int bf_shm_worker_slot = -1;
 
 int bf_ctl_send(int fd, const Bitfusion__Frame *f)
 {

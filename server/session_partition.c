@@ -17,9 +17,6 @@
 
 #define CHARGE_ALIGN 256u
 
-bf_shm *bf_shm_table;
-int bf_shm_worker_slot = -1;
-
 /* The backend's own entry points the wrappers call. */
 static struct {
     CUresult (*ctx_get_device)(CUdevice *);
