@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/demo/demo.sh: the README's main job in one command. Makes a throwaway cluster PKI, starts
 # a local bitfusiond on the software GPU (127.0.0.1, a free port), makes a client bundle for it,
-# and runs a CUDA program (tests/demo/demo.c) through `bitfusion run`. Stops the server at the end.
+# and runs a CUDA program (tests/demo/demo.c) through `bitfusion run -p 0.25` (a quarter of the GPU). Stops the server at the end.
 set -euo pipefail
 B=${B:-build}
 BITFUSIOND=$B/sbin/bitfusiond
@@ -29,7 +29,7 @@ done
 
 echo "bitfusiond (software GPU) listening on 127.0.0.1:$port; running the demo through bitfusion run:"
 status=0
-BITFUSION_CONFIG_DIR="$tmp/client" "$BITFUSION" run -n 1 -- "$B/demo/demo" "$B/demo/demo_kernels.fatbin" || status=$?
+BITFUSION_CONFIG_DIR="$tmp/client" "$BITFUSION" run -n 1 -p 0.25 -- "$B/demo/demo" "$B/demo/demo_kernels.fatbin" || status=$?
 for _ in $(seq 1 30); do grep -q "session end" "$tmp/server.log" && break; sleep 0.1; done
 echo "--- server log ---"
 cat "$tmp/server.log"
