@@ -255,16 +255,27 @@ void bf_server_config_defaults(bf_server_config *c)
     c->shutdown_grace_s = 10;
 }
 
-static int server_tls_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
+/* tls: {ca, cert, key} of either file (each path BF_PATH_MAX long) */
+typedef struct tls_paths {
+    char *ca, *cert, *key;
+} tls_paths;
+
+static int tls_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
 {
-    bf_server_config *c = ctx;
+    tls_paths *t = ctx;
     if (!strcmp(key, "ca"))
-        return get_path(w, v, "tls.ca", c->ca, sizeof c->ca);
+        return get_path(w, v, "tls.ca", t->ca, BF_PATH_MAX);
     if (!strcmp(key, "cert"))
-        return get_path(w, v, "tls.cert", c->cert, sizeof c->cert);
+        return get_path(w, v, "tls.cert", t->cert, BF_PATH_MAX);
     if (!strcmp(key, "key"))
-        return get_path(w, v, "tls.key", c->key, sizeof c->key);
+        return get_path(w, v, "tls.key", t->key, BF_PATH_MAX);
     return unknown(w, k, key, "tls", "ca, cert, key");
+}
+
+static int tls_section(walk *w, yaml_node_t *v, char *ca, char *cert, char *key)
+{
+    tls_paths t = {ca, cert, key};
+    return each_pair(w, v, "tls", tls_pair, &t);
 }
 
 static int server_emu_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
@@ -348,7 +359,7 @@ static int server_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v,
     if (!strcmp(key, "log_level"))
         return one_of(w, v, "log_level", LEVELS, c->log_level, sizeof c->log_level);
     if (!strcmp(key, "tls"))
-        return each_pair(w, v, "tls", server_tls_pair, c);
+        return tls_section(w, v, c->ca, c->cert, c->key);
     if (!strcmp(key, "emu"))
         return each_pair(w, v, "emu", server_emu_pair, c);
     if (!strcmp(key, "handshake_timeout"))
@@ -395,23 +406,11 @@ int bf_server_config_load(bf_server_config *c, const char *path, char *err, size
 }
 
 /* ---- client.yaml -------------------------------------------------------------------------------- */
-static int client_tls_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
-{
-    bf_client_config *c = ctx;
-    if (!strcmp(key, "ca"))
-        return get_path(w, v, "tls.ca", c->ca, sizeof c->ca);
-    if (!strcmp(key, "cert"))
-        return get_path(w, v, "tls.cert", c->cert, sizeof c->cert);
-    if (!strcmp(key, "key"))
-        return get_path(w, v, "tls.key", c->key, sizeof c->key);
-    return unknown(w, k, key, "tls", "ca, cert, key");
-}
-
 static int client_pair(walk *w, const char *key, yaml_node_t *k, yaml_node_t *v, void *ctx)
 {
     bf_client_config *c = ctx;
     if (!strcmp(key, "tls"))
-        return each_pair(w, v, "tls", client_tls_pair, c);
+        return tls_section(w, v, c->ca, c->cert, c->key);
     if (!strcmp(key, "timeout")) {
         int s;
         if (get_int(w, v, "timeout (seconds)", 1, 86400, &s) != 0)
