@@ -127,8 +127,6 @@ const char *cli_plural(long n, const char *one, const char *many);
 /* Does server ("host:port") still list lease id in its inventory? 1 yes, 0 no, -1 it could not
  * be asked. */
 int cli_lease_listed(const bf_client_config *cfg, const char *server, const char *id);
-/* Does the inventory show a partition of lease id? */
-int cli_inventory_has_lease(const Bitfusion__Inventory *inv, const char *id);
 /* bytes in whole MiB. */
 uint64_t cli_mib(uint64_t bytes);
 

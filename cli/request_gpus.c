@@ -54,21 +54,6 @@ typedef struct report {
 } report;
 
 /* ---- the keeper ------------------------------------------------------------------------------- */
-static int send_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 static ssize_t recv_all(int fd, void *buf, size_t n)
 {
     char *p = buf;
@@ -111,18 +96,11 @@ static void hold(const bf_client_config *cfg, bf_lease *l, const sigset_t *sigs)
         }
         if (errno == EINTR)
             continue;
+        /* a lease that ends (released by release_gpus, idle limit) ends its hold's connection
+         * on the server, so the ping fails */
         if (bf_ctl_ping(l->hold, err, sizeof err) != 0) {
             bf_lease_abandon(l); /* the connection is gone: the server ends the hold */
             _exit(0);
-        }
-        Bitfusion__Inventory *inv = bf_ctl_inventory(l->hold, err, sizeof err);
-        if (inv) {
-            int found = cli_inventory_has_lease(inv, l->id);
-            bf_inventory_free(inv);
-            if (!found) { /* released by someone else, or ended by the server */
-                bf_lease_abandon(l);
-                _exit(0);
-            }
         }
     }
 }
@@ -174,7 +152,7 @@ static void keeper(bf_client_config *cfg, const bf_lease_want *want, pid_t paren
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     if (bf_lease_acquire(cfg, want, &lease, r.err, sizeof r.err) != 0) {
-        send_all(rep, &r, sizeof r);
+        bf_write_all(rep, &r, sizeof r);
         _exit(1);
     }
     sigprocmask(SIG_BLOCK, &sigs, NULL); /* from here on, a signal releases the lease */
@@ -184,13 +162,13 @@ static void keeper(bf_client_config *cfg, const bf_lease_want *want, pid_t paren
     snprintf(r.id, sizeof r.id, "%s", lease.id);
     snprintf(r.addr, sizeof r.addr, "%s", lease.addr);
     char c, err[1024];
-    if (send_all(rep, &r, sizeof r) != 0 || recv_all(ack, &c, 1) != 1) {
+    if (bf_write_all(rep, &r, sizeof r) != 0 || recv_all(ack, &c, 1) != 1) {
         bf_lease_release(cfg, &lease, err, sizeof err);
         _exit(1);
     }
     prctl(PR_SET_PDEATHSIG, 0);
     c = 2; /* the foreground may exit now: its end no longer signals us */
-    send_all(rep, &c, 1);
+    bf_write_all(rep, &c, 1);
     detach_stdio();
     close(rep);
     close(ack);
@@ -279,7 +257,7 @@ int request_gpus_main(int argc, char **argv)
         waitpid(pid, NULL, 0);
         return cli_fail(err);
     }
-    if (send_all(ack[1], &c, 1) != 0) {
+    if (bf_write_all(ack[1], &c, 1) != 0) {
         unlink(path);
         return cli_error("the process that holds the lease on %s ended; try again", r.addr);
     }

@@ -128,8 +128,8 @@ const char *cli_plural(long n, const char *one, const char *many)
     return n == 1 ? one : many;
 }
 
-/* Does the server still list lease id? 1 yes, 0 no, -1 it could not be asked. */
-int cli_inventory_has_lease(const Bitfusion__Inventory *inv, const char *id)
+/* Does the inventory show a partition of lease id? */
+static int inventory_has_lease(const Bitfusion__Inventory *inv, const char *id)
 {
     for (size_t g = 0; g < inv->n_gpus; g++)
         for (size_t k = 0; k < inv->gpus[g]->n_partitions; k++) {
@@ -146,7 +146,7 @@ int cli_lease_listed(const bf_client_config *cfg, const char *server, const char
     char err[512];
     int rc = -1;
     if (bf_pool_query(&pool, cfg, server, err, sizeof err) == 0 && pool.n == 1 && pool.s[0].inv)
-        rc = cli_inventory_has_lease(pool.s[0].inv, id);
+        rc = inventory_has_lease(pool.s[0].inv, id);
     bf_pool_free(&pool);
     return rc;
 }

@@ -730,15 +730,16 @@ static int res_format(const char *path, const bf_reservation *r, char *out, size
     return k < 0 || (size_t)k >= len ? -1 : k;
 }
 
-static int write_whole(int fd, const char *buf, size_t n)
+int bf_write_all(int fd, const void *buf, size_t n)
 {
+    const char *p = buf;
     while (n) {
-        ssize_t k = write(fd, buf, n);
+        ssize_t k = write(fd, p, n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
             return -1;
-        buf += k;
+        p += k;
         n -= (size_t)k;
     }
     return 0;
@@ -757,7 +758,7 @@ int bf_reservation_write(const char *path, const bf_reservation *r, char *err, s
         snprintf(err, errlen, "cannot write %s: %s; choose a writable place with -f FILE", path, strerror(errno));
         return -1;
     }
-    int bad = fchmod(fd, 0600) != 0 || write_whole(fd, text, (size_t)n) != 0 || fsync(fd) != 0;
+    int bad = fchmod(fd, 0600) != 0 || bf_write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0;
     int saved = errno;
     if (close(fd) != 0 && !bad) {
         bad = 1;

@@ -67,6 +67,8 @@ int bf_client_yaml_parse(bf_client_config *c, const char *name, const char *dir,
 int bf_servers_conf_parse(bf_client_config *c, const char *name, const void *buf, size_t len,
                           char *err, size_t errlen);
 
+/* write(2) until all n bytes are written (EINTR retried). 0 / -1. */
+int bf_write_all(int fd, const void *buf, size_t n);
 /* Control characters (from files, servers, other clients) become '?': one printable line. */
 void bf_one_line(char *s);
 /* "host", "host:port", "[v6]:port", "v6" → host and port (default_port when absent). 0 or -1. */

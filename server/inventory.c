@@ -148,12 +148,7 @@ static void probe_child(int fd, const char *backend, const char *emu_lib)
         uint8_t *buf = len <= INV_MAX ? malloc(len + 1) : NULL;
         if (buf) {
             bitfusion__inventory__pack(&inv, buf);
-            for (size_t off = 0; off < len;) {
-                ssize_t k = write(fd, buf + off, len - off);
-                if (k <= 0)
-                    break;
-                off += (size_t)k;
-            }
+            bf_write_all(fd, buf, len);
         }
         _exit(0);
     }

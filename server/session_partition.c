@@ -217,30 +217,35 @@ static int64_t backend_used(void)
 }
 
 /* ---- wrappers: explicit allocations ------------------------------------------------------------ */
-static CUresult w_mem_alloc(CUdeviceptr *p, size_t n)
+/* An allocation of n bytes on dev: charged before the call (-1: it does not fit), then settled
+ * after it: recorded under key when it succeeded, else the charge goes back. */
+static int charge_before(int dev, size_t n) { return P.active && charge(dev, align_up(n)) != 0 ? -1 : 0; }
+
+static CUresult settle(CUresult r, int made, uint64_t key, int kind, int dev, size_t n)
 {
-    int dev = cur_dev();
-    if (P.active && charge(dev, align_up(n)) != 0)
-        return CUDA_ERROR_OUT_OF_MEMORY;
-    CUresult r = R.mem_alloc(p, n);
-    if (r == CUDA_SUCCESS && p)
-        rec_put(*p, K_PTR, dev, align_up(n));
+    if (r == CUDA_SUCCESS && made)
+        rec_put(key, kind, dev, align_up(n));
     else
         uncharge(dev, align_up(n));
     return r;
 }
 
+static CUresult w_mem_alloc(CUdeviceptr *p, size_t n)
+{
+    int dev = cur_dev();
+    if (charge_before(dev, n) != 0)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    CUresult r = R.mem_alloc(p, n);
+    return settle(r, p != NULL, p ? *p : 0, K_PTR, dev, n);
+}
+
 static CUresult w_mem_alloc_managed(CUdeviceptr *p, size_t n, unsigned flags)
 {
     int dev = cur_dev();
-    if (P.active && charge(dev, align_up(n)) != 0)
+    if (charge_before(dev, n) != 0)
         return CUDA_ERROR_OUT_OF_MEMORY;
     CUresult r = R.mem_alloc_managed(p, n, flags);
-    if (r == CUDA_SUCCESS && p)
-        rec_put(*p, K_PTR, dev, align_up(n));
-    else
-        uncharge(dev, align_up(n));
-    return r;
+    return settle(r, p != NULL, p ? *p : 0, K_PTR, dev, n);
 }
 
 static CUresult w_mem_alloc_pitch(CUdeviceptr *p, size_t *pitch, size_t w, size_t h, unsigned elem)
@@ -266,14 +271,10 @@ static CUresult w_mem_free(CUdeviceptr p)
 static CUresult alloc_async(int fl, CUdeviceptr *p, size_t n, CUmemoryPool pool, CUstream st)
 {
     int dev = cur_dev();
-    if (P.active && charge(dev, align_up(n)) != 0)
+    if (charge_before(dev, n) != 0)
         return CUDA_ERROR_OUT_OF_MEMORY;
     CUresult r = pool ? R.alloc_pool_async[fl](p, n, pool, st) : R.alloc_async[fl](p, n, st);
-    if (r == CUDA_SUCCESS && p)
-        rec_put(*p, K_PTR, dev, align_up(n));
-    else
-        uncharge(dev, align_up(n));
-    return r;
+    return settle(r, p != NULL, p ? *p : 0, K_PTR, dev, n);
 }
 
 static CUresult free_async(int fl, CUdeviceptr p, CUstream st)
@@ -299,16 +300,12 @@ ASYNC_FLAVOUR(2, _ptsz)
 static CUresult w_mem_create(CUmemGenericAllocationHandle *h, size_t n, const CUmemAllocationProp *prop,
                              unsigned long long flags)
 {
-    int dev = prop && prop->location.type == CU_MEM_LOCATION_TYPE_DEVICE ? prop->location.id : -2;
-    int counted = P.active && dev != -2;
-    if (counted && charge(dev, align_up(n)) != 0)
+    /* (host memory: no device of the lease, so nothing is charged) */
+    int dev = prop && prop->location.type == CU_MEM_LOCATION_TYPE_DEVICE ? prop->location.id : -1;
+    if (charge_before(dev, n) != 0)
         return CUDA_ERROR_OUT_OF_MEMORY;
     CUresult r = R.mem_create(h, n, prop, flags);
-    if (r == CUDA_SUCCESS && h && counted)
-        rec_put(*h, K_VMM, dev, align_up(n));
-    else if (counted)
-        uncharge(dev, align_up(n));
-    return r;
+    return settle(r, h != NULL, h ? *h : 0, K_VMM, dev, n);
 }
 
 /* VMM memory lives while its handle is referenced or mapped anywhere. */
